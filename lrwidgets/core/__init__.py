@@ -1,0 +1,25 @@
+"""The numeric core: numpy in, numpy out. No torch, no widgets."""
+
+from .divergence import check_diverge_th, divergence_reason
+from .schedules import Schedule, constant, cyclic, one_cycle
+from .smoothing import SMOOTHING_CONVENTIONS, ewma, ewma_seeded, smooth
+from .suggest import SUGGESTION_METHODS, suggest_lr, trim_curve
+from .sweep import SWEEP_MODES, lr_sweep
+
+__all__ = [
+    "SMOOTHING_CONVENTIONS",
+    "SUGGESTION_METHODS",
+    "SWEEP_MODES",
+    "Schedule",
+    "check_diverge_th",
+    "constant",
+    "cyclic",
+    "divergence_reason",
+    "ewma",
+    "ewma_seeded",
+    "lr_sweep",
+    "one_cycle",
+    "smooth",
+    "suggest_lr",
+    "trim_curve",
+]

@@ -1,0 +1,233 @@
+"""Learning-rate (and momentum) schedules as plain arrays, one value per optimizer step.
+
+Each function computes, step for step, what PyTorch's scheduler of the same name sets on the
+optimizer: ``one_cycle`` = ``torch.optim.lr_scheduler.OneCycleLR``, ``cyclic`` = ``CyclicLR``.
+The formulas are written per step with Python floats, in the order PyTorch evaluates them,
+so the numbers agree to the last bit. ``Schedule.to_code()`` prints the PyTorch code.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .checks import check_beta, check_choice, check_int, check_open_unit, check_positive
+
+ANNEAL_STRATEGIES = ("cos", "linear")
+CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Per-step learning rates and momenta (``momentum`` is None when the schedule leaves it).
+
+    ``name`` is the PyTorch scheduler it mirrors and ``params`` its keyword arguments.
+    """
+
+    name: str
+    lr: np.ndarray
+    momentum: np.ndarray | None
+    params: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.lr)
+
+    @property
+    def total_steps(self) -> int:
+        return len(self.lr)
+
+    def to_code(self) -> str:
+        """PyTorch code that builds the same schedule on an existing ``optimizer``.
+
+        Call ``scheduler.step()`` once after every ``optimizer.step()``.
+        """
+        if self.name == "constant":
+            lr = self.params["lr"]
+            return (
+                "import torch\n\n"
+                "# A constant learning rate: set it once, then keep it.\n"
+                "for group in optimizer.param_groups:\n"
+                f"    group['lr'] = {lr!r}\n"
+                "scheduler = torch.optim.lr_scheduler.ConstantLR(\n"
+                "    optimizer, factor=1.0, total_iters=0\n"
+                ")\n"
+            )
+        args = ", ".join(f"{key}={value!r}" for key, value in self.params.items())
+        return (
+            "import torch\n\n"
+            "# Call scheduler.step() after every optimizer.step().\n"
+            f"scheduler = torch.optim.lr_scheduler.{self.name}(optimizer, {args})\n"
+        )
+
+
+def _anneal_cos(start: float, end: float, pct: float) -> float:
+    """Cosine from ``start`` (pct=0) to ``end`` (pct=1).
+
+    end + (start - end) / 2 * (cos(pi * pct) + 1)
+    """
+    cos_out = math.cos(math.pi * pct) + 1
+    return end + (start - end) / 2.0 * cos_out
+
+
+def _anneal_linear(start: float, end: float, pct: float) -> float:
+    """Straight line from ``start`` (pct=0) to ``end`` (pct=1)."""
+    return (end - start) * pct + start
+
+
+def one_cycle(
+    total_steps: int,
+    max_lr: float,
+    pct_start: float = 0.3,
+    anneal_strategy: str = "cos",
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+    three_phase: bool = False,
+    base_momentum: float = 0.85,
+    max_momentum: float = 0.95,
+) -> Schedule:
+    """Smith's one-cycle policy, as ``OneCycleLR`` (with ``cycle_momentum=True``).
+
+    The lr rises from initial = max_lr / div_factor to max_lr during the first ``pct_start`` of
+    the steps, then anneals to initial / final_div_factor; the momentum moves the other way,
+    max_momentum -> base_momentum -> max_momentum. With ``three_phase`` the lr first comes back
+    down to initial symmetrically, and only the last phase anneals to the minimum.
+    Phase k covers steps start_k..end_k and uses pct = (step - start_k) / (end_k - start_k).
+    """
+    total_steps = check_int("total_steps", total_steps, minimum=2)
+    max_lr = check_positive("max_lr", max_lr)
+    pct_start = check_open_unit("pct_start", pct_start)
+    check_choice("anneal_strategy", anneal_strategy, ANNEAL_STRATEGIES)
+    div_factor = check_positive("div_factor", div_factor)
+    final_div_factor = check_positive("final_div_factor", final_div_factor)
+    base_momentum = check_beta("base_momentum", base_momentum)
+    max_momentum = check_beta("max_momentum", max_momentum)
+    if not isinstance(three_phase, bool):
+        raise TypeError(f"three_phase must be True or False, got {three_phase!r}")
+
+    initial_lr = max_lr / div_factor
+    min_lr = initial_lr / final_div_factor
+    # (end_step, lr from, lr to, momentum from, momentum to), as OneCycleLR builds its phases.
+    if three_phase:
+        phases = [
+            (float(pct_start * total_steps) - 1, initial_lr, max_lr, max_momentum, base_momentum),
+            (
+                float(2 * pct_start * total_steps) - 2,
+                max_lr,
+                initial_lr,
+                base_momentum,
+                max_momentum,
+            ),
+            (total_steps - 1, initial_lr, min_lr, max_momentum, max_momentum),
+        ]
+    else:
+        phases = [
+            (float(pct_start * total_steps) - 1, initial_lr, max_lr, max_momentum, base_momentum),
+            (total_steps - 1, max_lr, min_lr, base_momentum, max_momentum),
+        ]
+    anneal = _anneal_cos if anneal_strategy == "cos" else _anneal_linear
+
+    lrs, momenta = [], []
+    for step in range(total_steps):
+        start_step = 0.0
+        for i, (end_step, lr_from, lr_to, m_from, m_to) in enumerate(phases):
+            if step <= end_step or i == len(phases) - 1:
+                if end_step == start_step:  # OneCycleLR would divide by zero here
+                    raise ValueError(
+                        f"pct_start={pct_start!r} leaves an empty phase for "
+                        f"total_steps={total_steps}; use more steps or another pct_start"
+                    )
+                pct = (step - start_step) / (end_step - start_step)
+                lrs.append(anneal(lr_from, lr_to, pct))
+                momenta.append(anneal(m_from, m_to, pct))
+                break
+            start_step = end_step
+
+    params = dict(
+        max_lr=max_lr,
+        total_steps=total_steps,
+        pct_start=pct_start,
+        anneal_strategy=anneal_strategy,
+        div_factor=div_factor,
+        final_div_factor=final_div_factor,
+        three_phase=three_phase,
+        base_momentum=base_momentum,
+        max_momentum=max_momentum,
+    )
+    return Schedule("OneCycleLR", np.array(lrs), np.array(momenta), params)
+
+
+def cyclic(
+    total_steps: int,
+    base_lr: float,
+    max_lr: float,
+    step_size_up: int = 2000,
+    step_size_down: int | None = None,
+    mode: str = "triangular",
+    gamma: float = 1.0,
+    base_momentum: float = 0.8,
+    max_momentum: float = 0.9,
+) -> Schedule:
+    """Smith's cyclical learning rates, as ``CyclicLR`` (with ``cycle_momentum=True``).
+
+    One cycle is ``step_size_up`` steps from base_lr to max_lr and ``step_size_down`` back.
+    At step t: cycle = floor(1 + t / cycle_len), x = 1 + t / cycle_len - cycle (position in the
+    cycle, 0..1), scale = x / up_ratio while rising, else (x - 1) / (up_ratio - 1), and
+
+        lr       = base_lr + (max_lr - base_lr) * scale * f
+        momentum = max_momentum - (max_momentum - base_momentum) * scale * f
+
+    with f = 1 ("triangular"), 1 / 2**(cycle - 1) ("triangular2": the height halves each cycle),
+    or gamma**t ("exp_range": the height decays every step).
+    """
+    total_steps = check_int("total_steps", total_steps, minimum=1)
+    base_lr = check_positive("base_lr", base_lr)
+    max_lr = check_positive("max_lr", max_lr)
+    if max_lr < base_lr:
+        raise ValueError(f"max_lr must be >= base_lr, got max_lr={max_lr!r} < base_lr={base_lr!r}")
+    step_size_up = check_int("step_size_up", step_size_up, minimum=1)
+    if step_size_down is not None:
+        step_size_down = check_int("step_size_down", step_size_down, minimum=1)
+    check_choice("mode", mode, CYCLIC_MODES)
+    gamma = check_positive("gamma", gamma)
+    base_momentum = check_beta("base_momentum", base_momentum)
+    max_momentum = check_beta("max_momentum", max_momentum)
+
+    up = float(step_size_up)
+    down = float(step_size_down) if step_size_down is not None else up
+    cycle_len = up + down
+    up_ratio = up / cycle_len
+
+    lrs, momenta = [], []
+    for step in range(total_steps):
+        cycle = math.floor(1 + step / cycle_len)
+        x = 1.0 + step / cycle_len - cycle
+        scale = x / up_ratio if x <= up_ratio else (x - 1) / (up_ratio - 1)
+        if mode == "triangular":
+            factor = 1.0
+        elif mode == "triangular2":
+            factor = 1 / (2.0 ** (cycle - 1))
+        else:
+            factor = gamma**step
+        lrs.append(base_lr + (max_lr - base_lr) * scale * factor)
+        momenta.append(max_momentum - (max_momentum - base_momentum) * scale * factor)
+
+    params = dict(
+        base_lr=base_lr,
+        max_lr=max_lr,
+        step_size_up=step_size_up,
+        step_size_down=step_size_down,
+        mode=mode,
+        gamma=gamma,
+        base_momentum=base_momentum,
+        max_momentum=max_momentum,
+    )
+    return Schedule("CyclicLR", np.array(lrs), np.array(momenta), params)
+
+
+def constant(total_steps: int, lr: float) -> Schedule:
+    """The same learning rate at every step; the optimizer's momentum is left alone."""
+    total_steps = check_int("total_steps", total_steps, minimum=1)
+    lr = check_positive("lr", lr)
+    return Schedule("constant", np.full(total_steps, lr), None, {"lr": lr})

@@ -1,0 +1,71 @@
+"""Exponentially weighted moving averages of a loss curve.
+
+Three conventions meet learners, and the widgets can draw all three:
+
+- ``ewma(x, beta, debias=True)``: fastai's, the average started at 0 and divided by 1 - beta**t.
+- ``ewma(x, beta, debias=False)``: the same average without the correction; it starts near 0
+  because avg_0 = 0 pulls the first values down.
+- ``ewma_seeded(x, beta)``: torch-lr-finder's, started at the first loss instead of 0
+  (its ``smooth_f`` is 1 - beta); no correction is needed, but the first loss weighs too much.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .checks import check_beta
+
+
+def _as_1d(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 1:
+        raise ValueError(f"values must be one-dimensional, got shape {x.shape}")
+    return x
+
+
+def ewma(
+    values: Sequence[float] | np.ndarray, beta: float = 0.98, debias: bool = True
+) -> np.ndarray:
+    """Exponentially weighted moving average of ``values``.
+
+    avg_0 = 0,   avg_t = beta * avg_{t-1} + (1 - beta) * x_t   for t = 1, 2, ...
+
+    With ``debias`` the result at step t is avg_t / (1 - beta**t): avg_t gives the weights
+    (1 - beta) * beta**(t-k) to x_k, which sum to 1 - beta**t, not 1; dividing restores a true
+    weighted mean, so the first smoothed values are no longer pulled towards 0.
+    """
+    x = _as_1d(values)
+    beta = check_beta("beta", beta)
+    out = np.empty_like(x)
+    avg = 0.0
+    for t, value in enumerate(x, start=1):
+        avg = beta * avg + (1.0 - beta) * value
+        out[t - 1] = avg / (1.0 - beta**t) if debias else avg
+    return out
+
+
+def ewma_seeded(values: Sequence[float] | np.ndarray, beta: float = 0.98) -> np.ndarray:
+    """torch-lr-finder's smoothing: s_1 = x_1,  s_t = beta * s_{t-1} + (1 - beta) * x_t."""
+    x = _as_1d(values)
+    beta = check_beta("beta", beta)
+    out = np.empty_like(x)
+    for t, value in enumerate(x):
+        out[t] = value if t == 0 else beta * out[t - 1] + (1.0 - beta) * value
+    return out
+
+
+SMOOTHING_CONVENTIONS = ("debiased", "biased", "seeded")
+
+
+def smooth(values: Sequence[float] | np.ndarray, beta: float, convention: str) -> np.ndarray:
+    """Smooth with one of the three conventions by name ("debiased", "biased", "seeded")."""
+    if convention == "debiased":
+        return ewma(values, beta, debias=True)
+    if convention == "biased":
+        return ewma(values, beta, debias=False)
+    if convention == "seeded":
+        return ewma_seeded(values, beta)
+    choices = ", ".join(repr(c) for c in SMOOTHING_CONVENTIONS)
+    raise ValueError(f"convention must be one of {choices}, got {convention!r}")

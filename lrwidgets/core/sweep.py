@@ -1,0 +1,35 @@
+"""The learning rates of a range test: one per step, growing from start_lr to end_lr."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .checks import check_choice, check_int, check_positive
+
+SWEEP_MODES = ("exp", "linear")
+
+
+def lr_sweep(start_lr: float, end_lr: float, num_iter: int, mode: str = "exp") -> np.ndarray:
+    """Return ``num_iter`` learning rates from ``start_lr`` to ``end_lr``, both ends included.
+
+    With i = 0 .. n-1 and n = ``num_iter``:
+
+    - ``mode="exp"`` (geometric):  lr_i = start_lr * (end_lr / start_lr) ** (i / (n - 1))
+    - ``mode="linear"`` (arithmetic): lr_i = start_lr + (end_lr - start_lr) * i / (n - 1)
+
+    The exponential sweep spends as many steps on each decade (1e-5..1e-4, 1e-4..1e-3, ...);
+    the linear one spends almost all of them near ``end_lr``.
+    """
+    start_lr = check_positive("start_lr", start_lr)
+    end_lr = check_positive("end_lr", end_lr)
+    num_iter = check_int("num_iter", num_iter, minimum=2)
+    check_choice("mode", mode, SWEEP_MODES)
+    if start_lr >= end_lr:
+        raise ValueError(f"start_lr must be < end_lr, got start_lr={start_lr!r}, end_lr={end_lr!r}")
+    fraction = np.arange(num_iter) / (num_iter - 1)
+    if mode == "exp":
+        lrs = start_lr * (end_lr / start_lr) ** fraction
+    else:
+        lrs = start_lr + (end_lr - start_lr) * fraction
+    lrs[-1] = end_lr  # exact end despite rounding
+    return lrs
