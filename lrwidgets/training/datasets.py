@@ -1,0 +1,101 @@
+"""Loaders for public data sets that you already have on disk. Nothing is ever downloaded.
+
+MNIST, Fashion-MNIST and KMNIST ship in the IDX format (torchvision keeps the same files
+under ``<root>/<Name>/raw/``). An IDX file is a 4-byte magic number, then the size of each
+dimension, then the values, all big-endian:
+
+    magic = 0x00 0x00 <type code> <number of dimensions>
+    dims  = one unsigned 32-bit integer per dimension
+    data  = prod(dims) values of the type (0x08 = unsigned byte for images and labels)
+
+Files may be gzip-compressed (``.gz``), as they are published.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..core.checks import check_choice
+
+# IDX type code -> big-endian numpy dtype
+IDX_DTYPES = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+IDX_SPLITS = ("train", "t10k")
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def read_idx(file: str | Path) -> np.ndarray:
+    """Read one IDX file (plain or gzip-compressed) into a numpy array of its shape."""
+    file = Path(file)
+    if not file.is_file():
+        raise FileNotFoundError(f"no IDX file at {str(file)!r}")
+    raw = file.read_bytes()
+    if raw[:2] == GZIP_MAGIC:
+        raw = gzip.decompress(raw)
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
+        raise ValueError(
+            f"{file.name} is not an IDX file: its magic number {raw[:4].hex()!r} should be "
+            f"00 00 <type code in {sorted(IDX_DTYPES)}> <number of dimensions>"
+        )
+    dtype, ndim = IDX_DTYPES[raw[2]], raw[3]
+    header = 4 + 4 * ndim
+    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    expected = header + int(np.prod(shape)) * dtype.itemsize
+    if len(raw) != expected:
+        raise ValueError(
+            f"{file.name} is truncated or too long: shape {shape} needs {expected} bytes, "
+            f"the file has {len(raw)}"
+        )
+    data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    return data.astype(dtype.newbyteorder("="))
+
+
+def find_idx_file(path: str | Path, stem: str) -> Path:
+    """Find ``stem`` or ``stem.gz`` in ``path``, in ``path/raw`` or in ``path/*/raw``.
+
+    The last two are torchvision's layouts (``root/MNIST/raw/``, ``root/FashionMNIST/raw/``).
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise FileNotFoundError(f"path must be a folder holding IDX files, got {str(path)!r}")
+    folders = [root, root / "raw", *sorted(root.glob("*/raw"))]
+    for folder in folders:
+        for name in (stem, stem + ".gz"):
+            if (folder / name).is_file():
+                return folder / name
+    raise FileNotFoundError(
+        f"no {stem}[.gz] in {str(root)!r} (looked in the folder, raw/ and */raw/); "
+        "lrwidgets never downloads data: put the MNIST-format files there first"
+    )
+
+
+def load_idx_images(path: str | Path, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+    """Images and labels of one split of an MNIST-format data set in the folder ``path``.
+
+    Reads ``{split}-images-idx3-ubyte`` and ``{split}-labels-idx1-ubyte`` (optionally ``.gz``),
+    split "train" or "t10k". Returns X, float32 of shape (N, 1, H, W) scaled to [0, 1]
+    (pixel / 255), and y, int64 of shape (N,).
+    """
+    check_choice("split", split, IDX_SPLITS)
+    images = read_idx(find_idx_file(path, f"{split}-images-idx3-ubyte"))
+    labels = read_idx(find_idx_file(path, f"{split}-labels-idx1-ubyte"))
+    if images.ndim != 3 or labels.ndim != 1:
+        raise ValueError(
+            f"expected images of shape (N, H, W) and labels of shape (N,), "
+            f"got {images.shape} and {labels.shape}"
+        )
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels in {str(path)!r}")
+    X = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+    y = torch.from_numpy(labels.astype(np.int64))
+    return X, y

@@ -1,0 +1,115 @@
+"""Local-path loaders, tested on tiny IDX files written here (nothing is downloaded)."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from lrwidgets.training.datasets import find_idx_file, load_idx_images, read_idx
+from lrwidgets.training.problems import get_problem
+
+
+def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
+    """The IDX encoding: 00 00 <type> <ndim>, big-endian uint32 dims, big-endian values."""
+    header = bytes([0, 0, type_code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+def write_mnist(folder, images, labels, split="train", compress=False):
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".gz" if compress else ""
+    for stem, data in [("images-idx3-ubyte", images), ("labels-idx1-ubyte", labels)]:
+        raw = idx_bytes(data)
+        (folder / f"{split}-{stem}{suffix}").write_bytes(gzip.compress(raw) if compress else raw)
+
+
+@pytest.fixture
+def tiny():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(12, 8, 8), dtype=np.uint8)
+    labels = (np.arange(12) % 3).astype(np.uint8)
+    return images, labels
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_load_idx_images_roundtrip(tmp_path, tiny, compress):
+    images, labels = tiny
+    write_mnist(tmp_path, images, labels, compress=compress)
+    X, y = load_idx_images(tmp_path)
+    assert X.shape == (12, 1, 8, 8)
+    assert X.dtype == torch.float32
+    assert y.dtype == torch.int64
+    assert np.allclose(X[:, 0].numpy() * 255, images)
+    assert y.tolist() == labels.tolist()
+
+
+def test_torchvision_layout_and_t10k_split(tmp_path, tiny):
+    images, labels = tiny
+    write_mnist(tmp_path / "FashionMNIST" / "raw", images[:5], labels[:5], split="t10k")
+    X, y = load_idx_images(tmp_path, split="t10k")
+    assert len(X) == len(y) == 5
+
+
+@pytest.mark.parametrize(
+    ("array", "code"),
+    [
+        (np.arange(6, dtype=np.int16).reshape(2, 3) - 3, 0x0B),
+        (np.linspace(-1, 1, 8, dtype=np.float32), 0x0D),
+        (np.arange(24, dtype=np.int32).reshape(2, 3, 4) * 1000, 0x0C),
+    ],
+)
+def test_read_idx_other_types(tmp_path, array, code):
+    file = tmp_path / "data.idx"
+    file.write_bytes(idx_bytes(array, code))
+    out = read_idx(file)
+    assert out.shape == array.shape
+    assert np.array_equal(out, array)
+
+
+def test_bad_magic_number_is_named(tmp_path):
+    file = tmp_path / "train-images-idx3-ubyte"
+    file.write_bytes(b"\x12\x34\x08\x03" + bytes(20))
+    with pytest.raises(ValueError, match="not an IDX file.*magic number"):
+        read_idx(file)
+
+
+def test_truncated_file_is_named(tmp_path, tiny):
+    file = tmp_path / "x"
+    file.write_bytes(idx_bytes(tiny[0])[:-10])
+    with pytest.raises(ValueError, match="truncated"):
+        read_idx(file)
+
+
+def test_missing_files_and_folders(tmp_path, tiny):
+    with pytest.raises(FileNotFoundError, match="must be a folder"):
+        load_idx_images(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="never downloads"):
+        find_idx_file(tmp_path, "train-images-idx3-ubyte")
+    with pytest.raises(ValueError, match="split must be one of 'train', 't10k'"):
+        load_idx_images(tmp_path, split="test")
+
+
+def test_image_and_label_counts_must_agree(tmp_path, tiny):
+    images, labels = tiny
+    write_mnist(tmp_path, images, labels[:-1])
+    with pytest.raises(ValueError, match="12 images but 11 labels"):
+        load_idx_images(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["mnist-mlp", "mnist-cnn"])
+def test_mnist_problem_from_a_local_folder(tmp_path, name):
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(40, 28, 28), dtype=np.uint8)
+    labels = (np.arange(40) % 10).astype(np.uint8)
+    write_mnist(tmp_path / "MNIST" / "raw", images, labels, compress=True)
+    p = get_problem(name, path=tmp_path, val_fraction=0.25)
+    X, y = p.train_data
+    assert len(X) == 30
+    assert len(p.val_data[0]) == 10
+    out = p.make_model(0)(X)
+    assert out.shape == (30, 10)
+    assert torch.isfinite(p.loss_fn(out, y))
+    limited = get_problem(name, path=tmp_path, limit=20)
+    assert len(limited.train_data[0]) + len(limited.val_data[0]) == 20
