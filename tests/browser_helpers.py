@@ -1,0 +1,373 @@
+"""Drive JupyterLab in headless Chromium, for the browser tests and ``docs/screenshots.py``.
+
+A :class:`LabServer` runs ``jupyter lab`` on a free localhost port with token auth, in a private
+root directory and with private settings (no news pop-ups, every cell kept in the page so the
+checks can see them). :func:`launch_browser` starts the system Chromium through the ``playwright``
+package (never a downloaded browser). :class:`NotebookPage` wraps one open notebook with the waits
+a test needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless"]
+
+# User settings written into the server's private settings directory.
+LAB_SETTINGS = {
+    # No "would you like to receive news?" toast over the notebook.
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    # Keep every cell in the DOM so selectors see all outputs, however long the notebook.
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+}
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+# Text that means a widget or an output failed to render.
+RENDER_ERRORS = ("Error displaying widget", "Error rendering output", "Failed to load model class")
+
+
+class BrowserSetupError(RuntimeError):
+    """The browser or the server could not be started; the message says how to fix it."""
+
+
+def find_chromium() -> str:
+    """Path of the system Chromium, or raise :class:`BrowserSetupError` saying how to install it."""
+    override = os.environ.get("LRWIDGETS_CHROMIUM")
+    candidates = ([override] if override else []) + list(CHROMIUM_CANDIDATES)
+    for path in candidates:
+        if path and Path(path).is_file() and os.access(path, os.X_OK):
+            return path
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    raise BrowserSetupError(
+        "Chromium not found (looked at "
+        + ", ".join(candidates)
+        + " and PATH). Install it with `apt-get install chromium`, or point LRWIDGETS_CHROMIUM "
+        "at a Chromium binary. The browser test never downloads a browser."
+    )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LabServer:
+    """``jupyter lab`` in a subprocess on 127.0.0.1, with a random token and a temporary root.
+
+    Use as a context manager; :meth:`stop` always terminates the server and its kernels.
+    """
+
+    def __init__(self, startup_timeout: float = 90.0):
+        self.startup_timeout = startup_timeout
+        self.tmp = Path(tempfile.mkdtemp(prefix="lrwidgets-lab-"))
+        self.root = self.tmp / "root"
+        self.root.mkdir()
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.tmp / "server.log"
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+
+    # -- files -------------------------------------------------------------------------------
+    def add_notebook(self, source: str | Path, name: str | None = None) -> str:
+        """Copy a notebook into the server's root directory; return its name there."""
+        source = Path(source)
+        name = name or source.name
+        shutil.copyfile(source, self.root / name)
+        return name
+
+    def write_notebook(self, nb, name: str) -> str:
+        import nbformat
+
+        nb.metadata.setdefault("kernelspec", dict(KERNELSPEC))
+        nbformat.write(nb, self.root / name)
+        return name
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def _write_settings(self) -> dict:
+        settings = self.tmp / "lab-settings"
+        for plugin, values in LAB_SETTINGS.items():
+            package, name = plugin.rsplit("/", 1)
+            folder = settings / package
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{name}.jupyterlab-settings").write_text(json.dumps(values))
+        env = dict(os.environ)
+        env.pop("MPLBACKEND", None)  # let the notebook pick ipympl as a person's would
+        env.update(
+            JUPYTER_CONFIG_DIR=str(self.tmp / "config"),
+            JUPYTER_RUNTIME_DIR=str(self.tmp / "runtime"),
+            JUPYTERLAB_SETTINGS_DIR=str(settings),
+            JUPYTERLAB_WORKSPACES_DIR=str(self.tmp / "workspaces"),
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def start(self) -> LabServer:
+        env = self._write_settings()
+        cmd = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=",
+        ]
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=self.root,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop() also ends the kernels
+        )
+        deadline = time.monotonic() + self.startup_timeout
+        status = f"{self.url}/api/status?token={self.token}"
+        while True:
+            if self.proc.poll() is not None:
+                raise BrowserSetupError(
+                    f"jupyter lab exited with code {self.proc.returncode}:\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(status, timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise BrowserSetupError(
+                    f"jupyter lab did not answer within {self.startup_timeout:.0f} s:\n"
+                    + self.log_tail()
+                )
+            time.sleep(0.25)
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return "(no server log)"
+        return "\n".join(lines[-n:])
+
+    def notebook_url(self, name: str) -> str:
+        return f"{self.url}/lab/tree/{name}?token={self.token}"
+
+    def __enter__(self) -> LabServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.cleanup()
+
+
+def launch_browser():
+    """Start Playwright and the system Chromium; return ``(playwright, browser)`` to close later."""
+    executable = find_chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as err:  # pragma: no cover - dev dependency
+        raise BrowserSetupError("the `playwright` Python package is not installed") from err
+    pw = sync_playwright().start()
+    try:
+        browser = pw.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS, headless=True, timeout=60_000
+        )
+    except Exception as err:
+        pw.stop()
+        raise BrowserSetupError(f"could not start Chromium at {executable}: {err}") from err
+    return pw, browser
+
+
+# JavaScript run in the page. ``window.jupyterapp`` exists because of expose_app_in_browser.
+_JS_NOTEBOOK_READY = """
+async (name) => {
+  const app = window.jupyterapp;
+  if (!app) return false;
+  const w = app.shell.currentWidget;
+  if (!w || !w.context || w.context.path !== name) return false;
+  await w.context.ready;
+  await w.sessionContext.ready;
+  const kernel = w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
+}
+"""
+
+_JS_ALL_CELLS_RAN = """
+() => {
+  const app = window.jupyterapp;
+  const w = app.shell.currentWidget;
+  const kernel = w.sessionContext.session && w.sessionContext.session.kernel;
+  if (!kernel || kernel.status !== 'idle') return false;
+  const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')];
+  return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+}
+"""
+
+
+class NotebookPage:
+    """One notebook open in JupyterLab, in a fresh browser page."""
+
+    def __init__(self, browser, server: LabServer, name: str, viewport=(1400, 1000)):
+        self.server = server
+        self.name = name
+        self.context = browser.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=1
+        )
+        self.page = self.context.new_page()
+        self.console_errors: list[str] = []
+        self.page.on(
+            "console",
+            lambda msg: self.console_errors.append(msg.text) if msg.type == "error" else None,
+        )
+        self.page.on("pageerror", lambda err: self.console_errors.append(f"pageerror: {err}"))
+
+    def open(self, timeout: float = 90.0) -> NotebookPage:
+        self.page.goto(self.server.notebook_url(self.name), timeout=timeout * 1000)
+        self.page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout * 1000)
+        # A notebook without kernel metadata asks which kernel to start: accept the default,
+        # as a person would. The check is a cheap look, not a wait.
+        dialog = self.page.locator(".jp-Dialog", has_text="Select Kernel")
+        if dialog.count():
+            dialog.locator(".jp-mod-accept").click()
+        self.page.wait_for_function(_JS_NOTEBOOK_READY, arg=self.name, timeout=timeout * 1000)
+        return self
+
+    def run_all(self, timeout: float = 120.0) -> NotebookPage:
+        """Run all cells (the Run menu's command) and wait until every code cell has a number."""
+        self.page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        # Let the kernel report busy before looking for idle.
+        self.page.wait_for_function(
+            "() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]"
+            ".some(p => p.textContent.includes('*') || /\\[\\d+\\]/.test(p.textContent))",
+            timeout=timeout * 1000,
+        )
+        self.page.wait_for_function(_JS_ALL_CELLS_RAN, timeout=timeout * 1000, polling=250)
+        return self
+
+    def error_outputs(self) -> list[str]:
+        """Text of every error/stderr output and every widget that failed to render."""
+        found = []
+        for el in self.page.query_selector_all(
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+        ):
+            found.append(el.inner_text())
+        text = self.page.inner_text(".jp-Notebook")
+        for marker in RENDER_ERRORS:
+            if marker in text:
+                found.append(f"the notebook shows {marker!r}")
+        return found
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # the browser may already be gone
+            self.context.close()
+
+
+def canvas_png(page, index: int = 0) -> str:
+    """The pixels matplotlib drew on the ``index``-th ipympl figure, as a PNG data URL.
+
+    Read from the canvas itself, so the toolbar that fades in over a hovered figure does not count.
+    """
+    return page.evaluate(
+        """(i) => {
+          const sel = '.jupyter-matplotlib-canvas-div canvas:first-child';
+          const c = document.querySelectorAll(sel)[i];
+          return c ? c.toDataURL('image/png') : null;
+        }""",
+        index,
+    )
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy; TimeoutError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {message}")
+        time.sleep(interval)
+
+
+# -- ipywidgets as a person sees them -------------------------------------------------------------
+def widget_slider(page, label: str, within=None):
+    """The ipywidgets slider whose description reads ``label``, optionally inside ``within``."""
+    scope = within if within is not None else page
+    exact = re.compile(rf"^\s*{re.escape(label)}\s*$")
+    has_label = page.locator("label.widget-label", has_text=exact)
+    return scope.locator(".widget-slider").filter(has=has_label)
+
+
+def slider_value(slider) -> str:
+    return slider.locator(".widget-readout").first.inner_text().strip()
+
+
+def type_slider_value(slider, value) -> None:
+    """Type ``value`` into a slider's readout box and press Enter, as a person can."""
+    readout = slider.locator(".widget-readout").first
+    readout.click()
+    readout.press("Control+a")
+    readout.type(str(value))
+    readout.press("Enter")
+
+
+def press_slider_key(slider, key: str = "ArrowRight", times: int = 1) -> None:
+    """Focus a slider's handle and press ``key`` ``times`` times (keyboard dragging)."""
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(times):
+        handle.press(key)
+
+
+def progress_percent(progress) -> float:
+    """Width of an ipywidgets progress bar, in percent (0 when it has none yet)."""
+    style = progress.locator(".progress-bar").first.get_attribute("style") or ""
+    for part in style.split(";"):
+        key, _, value = part.partition(":")
+        if key.strip() == "width" and value.strip().endswith("%"):
+            return float(value.strip()[:-1])
+    return 0.0
