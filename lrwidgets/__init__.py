@@ -16,6 +16,15 @@ from .core import (
     one_cycle,
     suggest_lr,
 )
+from .training import (
+    History,
+    RangeTestResult,
+    fit,
+    range_test,
+    repeat_range_test,
+    resolve_device,
+    steps_per_epoch,
+)
 
 __version__ = "0.1.0"
 
@@ -28,4 +37,12 @@ __all__ = [
     "lr_sweep",
     "one_cycle",
     "suggest_lr",
+    # training
+    "History",
+    "RangeTestResult",
+    "fit",
+    "range_test",
+    "repeat_range_test",
+    "resolve_device",
+    "steps_per_epoch",
 ]

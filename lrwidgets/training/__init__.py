@@ -1,0 +1,19 @@
+"""Training with torch: the range test, fit with a schedule, devices and batching.
+
+Never imports ipywidgets or pyplot (``RangeTestResult.plot`` imports ``lrwidgets.plots`` lazily).
+"""
+
+from .data import resolve_device, steps_per_epoch
+from .fit import History, fit
+from .range_test import range_test, repeat_range_test
+from .result import RangeTestResult
+
+__all__ = [
+    "History",
+    "RangeTestResult",
+    "fit",
+    "range_test",
+    "repeat_range_test",
+    "resolve_device",
+    "steps_per_epoch",
+]

@@ -1,0 +1,212 @@
+"""Batches and devices, shared by ``range_test`` and ``fit``.
+
+Training data comes in one of two shapes:
+
+- a tuple ``(X, y)`` of tensors or numpy arrays: the fast path. Both are moved to the device
+  once; each epoch draws one permutation (``torch.randperm`` with the run's generator), gathers
+  the shuffled copy once and hands out slices of it, ``batch_size`` rows at a time (the last
+  batch may be smaller). No DataLoader, no per-sample collation.
+- a DataLoader, or any re-iterable of batches (a list of ``(inputs, targets)`` pairs, ...):
+  each pass over it is one epoch; every tensor in a batch is copied to the device with
+  ``non_blocking=True`` (fast from pinned memory).
+
+Numpy arrays become tensors: floating arrays take torch's default dtype (float32), integer
+arrays int64 (class labels, as ``nn.CrossEntropyLoss`` wants them).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..core.checks import check_int
+
+DEVICES = ("auto", "cpu", "cuda", "cuda:<index>", "mps")
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """The torch.device to train on.
+
+    ``"auto"`` picks CUDA when available, then Apple's MPS, else the CPU. ``"cpu"``, ``"cuda"``,
+    ``"cuda:1"``, ``"mps"`` or a ``torch.device`` name one explicitly; it must exist here.
+    """
+    if isinstance(device, str) and device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    allowed = ", ".join(repr(d) for d in DEVICES)
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be one of {allowed} or a torch.device, got {device!r}")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device must be one of {allowed}, got {device!r}") from None
+    if resolved.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device must be one of {allowed}, got {device!r}")
+    if resolved.type == "cuda" and (
+        not torch.cuda.is_available()
+        or (resolved.index is not None and resolved.index >= torch.cuda.device_count())
+    ):
+        raise ValueError(f"device {device!r} is not available here; use 'auto' or 'cpu'")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r} is not available here; use 'auto' or 'cpu'")
+    return resolved
+
+
+def to_device(batch: Any, device: torch.device | None) -> Any:
+    """Copy every tensor in ``batch`` (a tensor, tuple, namedtuple, list or dict) to ``device``."""
+    if device is None:
+        return batch
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # namedtuple
+        return type(batch)(*(to_device(item, device) for item in batch))
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_device(item, device) for item in batch)
+    if isinstance(batch, dict):
+        return {key: to_device(value, device) for key, value in batch.items()}
+    return batch
+
+
+def is_tensor_pair(data: object) -> bool:
+    """True for ``(X, y)`` given as two tensors or arrays (the in-memory fast path)."""
+    return (
+        isinstance(data, tuple)
+        and len(data) == 2
+        and all(isinstance(a, (torch.Tensor, np.ndarray)) for a in data)
+    )
+
+
+def as_tensor(array: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """A tensor as it is; a numpy array as float32 (floating) or int64 (integer) tensor."""
+    if isinstance(array, torch.Tensor):
+        return array
+    if np.issubdtype(array.dtype, np.floating):
+        return torch.as_tensor(array, dtype=torch.get_default_dtype())
+    if np.issubdtype(array.dtype, np.integer):
+        return torch.as_tensor(array, dtype=torch.int64)
+    return torch.as_tensor(array)
+
+
+class TensorBatches:
+    """``(X, y)`` held on one device, served in shuffled slices of ``batch_size`` rows."""
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor, batch_size: int) -> None:
+        self.X, self.y, self.batch_size = X, y, batch_size
+
+    def to(self, device: torch.device) -> TensorBatches:
+        """The same data moved to ``device``, once."""
+        return TensorBatches(self.X.to(device), self.y.to(device), self.batch_size)
+
+    def __len__(self) -> int:
+        """Batches per epoch: ceil(n / batch_size)."""
+        return math.ceil(len(self.X) / self.batch_size)
+
+    def first(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.X[: self.batch_size], self.y[: self.batch_size]
+
+    def epoch(
+        self, generator: torch.Generator | None = None, shuffle: bool = True
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One pass, in a fresh random order from ``generator`` (None: torch's global one)."""
+        X, y = self.X, self.y
+        if shuffle:
+            order = torch.randperm(len(X), generator=generator).to(X.device)
+            X, y = X[order], y[order]
+        for start in range(0, len(X), self.batch_size):
+            yield X[start : start + self.batch_size], y[start : start + self.batch_size]
+
+
+class LoaderBatches:
+    """A DataLoader (or any re-iterable of batches); each batch copied to ``device``."""
+
+    def __init__(self, loader: Iterable, device: torch.device | None = None) -> None:
+        self.loader, self.device = loader, device
+
+    def to(self, device: torch.device) -> LoaderBatches:
+        """The same loader, its batches copied to ``device`` as they come."""
+        return LoaderBatches(self.loader, device)
+
+    def __len__(self) -> int:
+        try:
+            return len(self.loader)  # type: ignore[arg-type]
+        except TypeError:
+            raise TypeError(
+                f"data of type {type(self.loader).__name__} has no len(), so its number of "
+                "batches per epoch is unknown; pass a DataLoader, a list of batches or (X, y)"
+            ) from None
+
+    def first(self) -> Any:
+        for batch in self.loader:
+            return to_device(batch, self.device)
+        raise ValueError("data is empty: it yielded no batches")
+
+    def epoch(self, generator: torch.Generator | None = None, shuffle: bool = True) -> Iterator:
+        """One pass over the loader; it shuffles (or not) as it was built to."""
+        for batch in self.loader:
+            yield to_device(batch, self.device)
+
+
+Batches = TensorBatches | LoaderBatches
+
+
+def as_batches(data: Any, batch_size: int) -> Batches:
+    """Check ``data`` and wrap it for batching; ``.to(device)`` then moves it.
+
+    Raises ValueError for empty data or X and y of different lengths, TypeError for data that
+    is neither ``(X, y)`` nor a re-iterable of batches (a generator can be read only once).
+    """
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    if is_tensor_pair(data):
+        X, y = (as_tensor(a) for a in data)
+        if X.ndim == 0 or y.ndim == 0 or len(X) != len(y):
+            raise ValueError(
+                "data (X, y) must hold as many targets as inputs, got X of shape "
+                f"{tuple(X.shape)} and y of shape {tuple(y.shape)}"
+            )
+        if len(X) == 0:
+            raise ValueError("data is empty: X and y have no rows")
+        return TensorBatches(X, y, batch_size)
+    if isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
+        raise TypeError(
+            "data must be a tuple (X, y) of tensors or arrays, or a DataLoader / re-iterable "
+            f"of batches, got {type(data).__name__}"
+        )
+    if isinstance(data, Iterator):
+        raise TypeError(
+            f"data must be re-iterable (a DataLoader, a list of batches) or (X, y), got a "
+            f"one-shot iterator ({type(data).__name__}) that cannot be read again"
+        )
+    return LoaderBatches(data)
+
+
+def steps_per_epoch(data: Any, batch_size: int = 64) -> int:
+    """Optimizer steps in one epoch: ceil(n / batch_size) for ``(X, y)``, len(loader) otherwise."""
+    return len(as_batches(data, batch_size))
+
+
+def held_out(val_data: Any, batch_size: int, device: torch.device) -> list | None:
+    """Held-out batches in a fixed order, kept on ``device`` (None without val_data).
+
+    ``(X, y)`` becomes slices of ``batch_size`` rows (views, no copies); a loader is read once.
+    """
+    if val_data is None:
+        return None
+    return list(as_batches(val_data, batch_size).to(device).epoch(shuffle=False))
+
+
+def forever(batches: Batches, generator: torch.Generator | None = None) -> Iterator:
+    """Epoch after epoch, without end (a range test cycles through data shorter than it)."""
+    while True:
+        empty = True
+        for batch in batches.epoch(generator):
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError("data is empty: it yielded no batches")

@@ -1,0 +1,218 @@
+"""Train a model with a learning-rate (and momentum) schedule, one value per optimizer step.
+
+Where the range test leaves the model as it found it, ``fit`` trains it: the model's weights
+change, that is its job. Step t (counted over all epochs, from 0) does:
+
+    lr on every param group        = schedule.lr[t]
+    momentum on every param group  = schedule.momentum[t]   (when the schedule has momenta)
+    one optimizer step on one batch, and record lr, momentum and the batch's loss
+
+which is what ``scheduler.step()`` after every ``optimizer.step()`` does with the PyTorch
+scheduler the Schedule mirrors (``Schedule.to_code()``). The momentum goes to the group's
+``"momentum"`` (SGD, RMSprop) or to ``betas[0]`` (Adam, AdamW, ...).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from itertools import islice
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..core import Schedule, constant
+from ..core.checks import check_int, check_positive
+from .data import as_batches, held_out, resolve_device
+from .loop import (
+    STOPPED_BY_CALLBACK,
+    Callback,
+    LossFn,
+    StepFn,
+    autocast,
+    check_common,
+    evaluate,
+    place,
+    resolve_loss,
+    set_lr,
+    train_step,
+)
+from .state import local_generator, move_optimizer_state, seeded
+
+
+@dataclass
+class History:
+    """What ``fit`` saw.
+
+    Per step: ``lr``, ``momentum`` and the raw training ``loss``. ``momentum`` is the
+    group's ``"momentum"`` or ``betas[0]``, NaN for an optimizer that has neither. Per epoch:
+    ``val_loss`` and ``val_accuracy`` on ``val_data`` (empty without it; the accuracy is NaN
+    for regression). ``stopped_early`` and ``stop_reason``: the callback stopped training or
+    the loss stopped being finite; False and None otherwise.
+    """
+
+    lr: np.ndarray = field(repr=False)
+    momentum: np.ndarray = field(repr=False)
+    loss: np.ndarray = field(repr=False)
+    val_loss: np.ndarray = field(repr=False)
+    val_accuracy: np.ndarray = field(repr=False)
+    steps_per_epoch: int = 0
+    stopped_early: bool = False
+    stop_reason: str | None = None
+
+
+def momentum_of(group: dict) -> float:
+    """The momentum of a param group: ``momentum``, ``betas[0]``, or NaN."""
+    if "momentum" in group:
+        return group["momentum"]
+    if "betas" in group:
+        return group["betas"][0]
+    return math.nan
+
+
+def set_momentum(optimizer: torch.optim.Optimizer, momentum: float) -> None:
+    for group in optimizer.param_groups:
+        if "momentum" in group:
+            group["momentum"] = momentum
+        else:
+            group["betas"] = (momentum, *group["betas"][1:])
+
+
+def check_schedule(schedule: object, total_steps: int, epochs: int) -> Schedule | None:
+    """A Schedule of ``total_steps`` steps (a number becomes a constant one), or None."""
+    if schedule is None or isinstance(schedule, Schedule):
+        pass
+    elif isinstance(schedule, Real) and not isinstance(schedule, bool):
+        schedule = constant(total_steps, check_positive("schedule", schedule))
+    else:
+        raise TypeError(
+            "schedule must be a Schedule, a number (a constant lr) or None, "
+            f"got {type(schedule).__name__}"
+        )
+    if schedule is not None and len(schedule) != total_steps:
+        raise ValueError(
+            f"schedule has {len(schedule)} steps but training takes {total_steps} "
+            f"(epochs={epochs} x steps_per_epoch={total_steps // epochs}); "
+            f"build the schedule with total_steps={total_steps}"
+        )
+    return schedule
+
+
+def check_momentum_target(schedule: Schedule | None, optimizer: torch.optim.Optimizer) -> None:
+    if schedule is None or schedule.momentum is None:
+        return
+    for group in optimizer.param_groups:
+        if "momentum" not in group and "betas" not in group:
+            raise ValueError(
+                f"schedule sets the momentum, but optimizer {type(optimizer).__name__} has "
+                "neither 'momentum' nor 'betas'; use a schedule without momentum "
+                "(a number or lrwidgets.constant) or another optimizer"
+            )
+
+
+def fit(
+    model: nn.Module,
+    data: Any,
+    loss_fn: LossFn | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    *,
+    epochs: int = 1,
+    schedule: Schedule | float | None = None,
+    val_data: Any = None,
+    batch_size: int = 64,
+    device: str | torch.device = "auto",
+    seed: int | None = None,
+    progress: bool = True,
+    callback: Callback | None = None,
+    step_fn: StepFn | None = None,
+    amp: bool = False,
+) -> History:
+    """Train ``model`` for ``epochs`` epochs with ``schedule``; return the History.
+
+    The model and the optimizer are changed (trained) in place; the model trains on ``device``
+    and is back on its own device afterwards, in train mode.
+
+    - ``data``, ``val_data``, ``loss_fn``, ``batch_size``, ``device``, ``seed``, ``step_fn``:
+      ``amp``: as for ``range_test``. An epoch is ``steps_per_epoch(data, batch_size)`` steps.
+    - ``schedule``: a ``Schedule`` of exactly epochs x steps_per_epoch steps, a number (a
+      constant lr), or None (the optimizer keeps its own lr).
+    - ``optimizer``: None is SGD with momentum 0.9; it then needs a schedule for its lr.
+    - ``callback(step, lr, loss)`` after every step; a truthy return stops training, as does a
+      loss that is not finite.
+    """
+    epochs = check_int("epochs", epochs, minimum=1)
+    check_common(model, loss_fn, optimizer, seed, callback, step_fn)
+    target = resolve_device(device)
+    batches = as_batches(data, batch_size)
+    per_epoch = len(batches)
+    schedule = check_schedule(schedule, epochs * per_epoch, epochs)
+    if optimizer is None and schedule is None:
+        raise ValueError(
+            "fit needs a learning rate: pass schedule (a Schedule or a number) or an optimizer"
+        )
+    if optimizer is not None:
+        check_momentum_target(schedule, optimizer)
+    amp_context = autocast(target, amp)
+    batches = batches.to(target)
+    val = held_out(val_data, batch_size, target)
+
+    lrs = None if schedule is None else schedule.lr.tolist()
+    momenta = None if schedule is None or schedule.momentum is None else schedule.momentum.tolist()
+    home = next(model.parameters()).device
+    seen_lr, seen_momentum, losses, val_losses, val_accuracies = [], [], [], [], []
+    reason = None
+    bar = tqdm(total=epochs * per_epoch, desc="fit", disable=not progress)
+    try:
+        runner = place(model, optimizer, target, lrs[0] if lrs else 0.0)
+        group = runner.param_groups[0]
+        with seeded(seed):
+            loss_fn = resolve_loss(loss_fn, step_fn, batches.first())
+            generator = local_generator(seed)
+            step = 0
+            for _ in range(epochs):
+                model.train()
+                for batch in islice(batches.epoch(generator), per_epoch):
+                    if lrs is not None:
+                        set_lr(runner, lrs[step])
+                    if momenta is not None:
+                        set_momentum(runner, momenta[step])
+                    loss = train_step(model, runner, batch, loss_fn, step_fn, amp_context).item()
+                    seen_lr.append(group["lr"])
+                    seen_momentum.append(momentum_of(group))
+                    losses.append(loss)
+                    bar.update()
+                    stop = callback is not None and callback(step, group["lr"], loss)
+                    step += 1
+                    if not math.isfinite(loss):
+                        reason = f"loss is not finite ({loss})"
+                    elif stop:
+                        reason = STOPPED_BY_CALLBACK
+                    if reason is not None:
+                        break
+                if reason is not None:
+                    break
+                if val is not None:
+                    val_loss, val_accuracy = evaluate(
+                        model, val, loss_fn, step_fn, amp_context, accuracy=True
+                    )
+                    val_losses.append(val_loss)
+                    val_accuracies.append(val_accuracy)
+    finally:
+        bar.close()
+        model.to(home)
+        if optimizer is not None:
+            move_optimizer_state(optimizer)
+    return History(
+        lr=np.array(seen_lr, dtype=float),
+        momentum=np.array(seen_momentum, dtype=float),
+        loss=np.array(losses),
+        val_loss=np.array(val_losses),
+        val_accuracy=np.array(val_accuracies),
+        steps_per_epoch=per_epoch,
+        stopped_early=reason is not None,
+        stop_reason=reason,
+    )

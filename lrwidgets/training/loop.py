@@ -1,0 +1,216 @@
+"""What ``range_test`` and ``fit`` share: argument checks, the defaults, one training step, and
+the loss on held-out data.
+
+Defaults:
+
+- ``optimizer=None``: ``torch.optim.SGD(model.parameters(), lr, momentum=0.9)``.
+- ``loss_fn=None``: ``nn.CrossEntropyLoss()`` when the targets are integer class labels (an
+  integer dtype, such as int64), otherwise ``nn.MSELoss()`` (regression, float targets).
+
+A batch is an ``(inputs, targets)`` pair, and its loss is ``loss_fn(model(inputs), targets)``.
+Any other batch (a dict, a triple, ...) works through ``step_fn(model, batch) -> loss tensor``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..core.checks import check_int
+from .state import move_optimizer_state
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+StepFn = Callable[[nn.Module, Any], torch.Tensor]
+Callback = Callable[[int, float, float], Any]  # (step, lr, loss) -> truthy to stop
+
+STOPPED_BY_CALLBACK = "stopped by callback"
+
+
+def check_model(model: object) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError("model has no trainable parameters (none with requires_grad=True)")
+    return model
+
+
+def check_optimizer(optimizer: object, model: nn.Module) -> torch.optim.Optimizer | None:
+    """None, or a torch optimizer whose every parameter is one of ``model.parameters()``."""
+    if optimizer is None:
+        return None
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer or None, got {type(optimizer).__name__}"
+        )
+    mine = {id(p) for p in model.parameters()}
+    for i, group in enumerate(optimizer.param_groups):
+        if any(id(p) not in mine for p in group["params"]):
+            raise ValueError(
+                f"optimizer param group {i} holds a tensor that is not one of model.parameters(); "
+                "build the optimizer over this model, e.g. torch.optim.SGD(model.parameters(), lr)"
+            )
+    return optimizer
+
+
+def check_callable(name: str, value: object) -> None:
+    if value is not None and not callable(value):
+        raise TypeError(f"{name} must be callable or None, got {type(value).__name__}")
+
+
+def check_seed(seed: object) -> int | None:
+    return None if seed is None else check_int("seed", seed, minimum=0)
+
+
+def check_common(
+    model: object,
+    loss_fn: object,
+    optimizer: object,
+    seed: object,
+    callback: object,
+    step_fn: object,
+) -> None:
+    """The checks ``range_test`` and ``fit`` both make before any work."""
+    check_model(model)
+    check_optimizer(optimizer, model)  # type: ignore[arg-type]
+    check_callable("loss_fn", loss_fn)
+    check_callable("callback", callback)
+    check_callable("step_fn", step_fn)
+    if loss_fn is not None and step_fn is not None:
+        raise ValueError("pass loss_fn or step_fn, not both: step_fn computes the loss itself")
+    check_seed(seed)
+
+
+def default_optimizer(model: nn.Module, lr: float) -> torch.optim.Optimizer:
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+
+
+def is_class_labels(targets: torch.Tensor) -> bool:
+    """Integer targets (int64, int32, ...) are class labels; float or bool targets are not."""
+    return not (targets.is_floating_point() or targets.is_complex() or targets.dtype == torch.bool)
+
+
+def place(
+    model: nn.Module, optimizer: torch.optim.Optimizer | None, device: torch.device, lr: float
+) -> torch.optim.Optimizer:
+    """Move ``model`` to ``device``; return the optimizer to train with: the given one (its
+    state moved along) or a new default one starting at ``lr``."""
+    model.to(device)
+    if optimizer is None:
+        return default_optimizer(model, lr)
+    move_optimizer_state(optimizer)
+    return optimizer
+
+
+def default_loss(targets: torch.Tensor) -> nn.Module:
+    """CrossEntropyLoss for integer class labels, MSELoss for anything else."""
+    return nn.CrossEntropyLoss() if is_class_labels(targets) else nn.MSELoss()
+
+
+def is_pair(batch: object) -> bool:
+    return isinstance(batch, (tuple, list)) and len(batch) == 2
+
+
+def resolve_loss(loss_fn: LossFn | None, step_fn: StepFn | None, first_batch: Any) -> LossFn | None:
+    """The loss function to use, judged from the first batch (None when step_fn computes it)."""
+    if step_fn is not None:
+        return None
+    if not is_pair(first_batch):
+        raise TypeError(
+            "batches must be (inputs, targets) pairs, got a batch of type "
+            f"{type(first_batch).__name__}; for other batches pass step_fn(model, batch) -> loss"
+        )
+    return loss_fn if loss_fn is not None else default_loss(first_batch[1])
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """The same learning rate on every param group."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def autocast(device: torch.device, amp: bool) -> AbstractContextManager:
+    """bfloat16 autocast on CUDA when ``amp``; on other devices amp is ignored with a warning
+    (bfloat16 on a CPU is slower than float32 on most CPUs and changes no lesson)."""
+    if not isinstance(amp, bool):
+        raise TypeError(f"amp must be True or False, got {amp!r}")
+    if not amp:
+        return nullcontext()
+    if device.type != "cuda":
+        warnings.warn(
+            f"amp=True uses bfloat16 autocast on CUDA only; on {device.type} the run stays in "
+            "float32",
+            stacklevel=3,
+        )
+        return nullcontext()
+    return torch.autocast("cuda", dtype=torch.bfloat16)
+
+
+def batch_loss(
+    model: nn.Module, batch: Any, loss_fn: LossFn | None, step_fn: StepFn | None
+) -> torch.Tensor:
+    if step_fn is not None:
+        return step_fn(model, batch)
+    inputs, targets = batch
+    return loss_fn(model(inputs), targets)  # type: ignore[misc]
+
+
+def train_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batch: Any,
+    loss_fn: LossFn | None,
+    step_fn: StepFn | None,
+    amp: AbstractContextManager,
+) -> torch.Tensor:
+    """One optimizer step on one batch; returns the loss (computed before the step)."""
+    optimizer.zero_grad()
+    with amp:
+        loss = batch_loss(model, batch, loss_fn, step_fn)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    batches: list,
+    loss_fn: LossFn | None,
+    step_fn: StepFn | None,
+    amp: AbstractContextManager,
+    accuracy: bool = False,
+) -> tuple[float, float]:
+    """Loss (and accuracy) on held-out batches, in eval mode and without gradients.
+
+    loss = sum_b n_b * loss_b / sum_b n_b, with n_b the number of targets in batch b (every
+    batch counts once with step_fn). accuracy = the share of argmax(outputs, dim=1) == targets;
+    NaN unless asked for and the targets are integer class labels (NaN with step_fn too).
+    The model is back in train mode afterwards.
+    """
+    model.eval()
+    total_loss, count, correct = 0.0, 0, 0
+    classify = accuracy and step_fn is None
+    for batch in batches:
+        with amp:
+            if step_fn is not None:
+                loss, n = step_fn(model, batch), 1
+            else:
+                inputs, targets = batch
+                outputs = model(inputs)
+                loss, n = loss_fn(outputs, targets), len(targets)  # type: ignore[misc]
+        total_loss = total_loss + loss.float() * n
+        count += n
+        if classify:
+            if not is_class_labels(targets) or outputs.ndim != 2:
+                classify = False
+            else:
+                correct = correct + (outputs.argmax(dim=1) == targets).sum()
+    model.train()
+    loss_value = float(total_loss) / count
+    return loss_value, (float(correct) / count if classify else math.nan)

@@ -1,0 +1,208 @@
+"""The learning-rate range test (Smith 2015, "Cyclical Learning Rates for Training Neural
+Networks"; popularised by fastai as the "LR finder").
+
+Train for ``num_iter`` steps while the learning rate grows from ``start_lr`` to ``end_lr``
+(``lrwidgets.core.lr_sweep``), one new lr per step, and record the loss of every step. The
+loss first barely moves (lr too small), then falls, then blows up (lr too large). Every step:
+
+    lr_t                      set on every param group, then one optimizer step on one batch
+    loss_t                    the raw loss of that batch (or, with val_data, on held-out data)
+    avg_t = beta * avg_{t-1} + (1 - beta) * loss_t,   avg_0 = 0
+    smoothed_t = avg_t / (1 - beta**t)                 (lrwidgets.core.ewma, debiased)
+
+and stop when loss_t is not finite or smoothed_t > diverge_th * min(smoothed_1..t)
+(``lrwidgets.core.divergence_reason``).
+
+Afterwards the model and the optimizer are exactly as they were: see ``state.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..core import check_diverge_th, divergence_reason, lr_sweep
+from ..core.checks import check_beta, check_choice, check_int
+from .data import as_batches, forever, held_out, resolve_device
+from .loop import (
+    STOPPED_BY_CALLBACK,
+    Callback,
+    LossFn,
+    StepFn,
+    autocast,
+    check_common,
+    evaluate,
+    place,
+    resolve_loss,
+    set_lr,
+    train_step,
+)
+from .result import RangeTestResult
+from .state import local_generator, restore, seeded, snapshot
+
+VARY = ("init", "order", "both")
+
+
+def range_test(
+    model: nn.Module,
+    data: Any,
+    loss_fn: LossFn | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    *,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_iter: int = 100,
+    mode: str = "exp",
+    beta: float = 0.98,
+    diverge_th: float = 4.0,
+    val_data: Any = None,
+    batch_size: int = 64,
+    device: str | torch.device = "auto",
+    seed: int | None = None,
+    progress: bool = True,
+    callback: Callback | None = None,
+    step_fn: StepFn | None = None,
+    amp: bool = False,
+) -> RangeTestResult:
+    """Run a learning-rate range test on ``model`` and return its curve; the model and the
+    optimizer come back unchanged.
+
+    - ``data``: ``(X, y)`` tensors or arrays (batched in memory on the device: the fast path),
+      or a DataLoader / re-iterable of ``(inputs, targets)`` batches, cycled when shorter than
+      ``num_iter``. ``batch_size`` applies to ``(X, y)`` only.
+    - ``loss_fn``: None picks ``nn.CrossEntropyLoss()`` for integer targets, ``nn.MSELoss()``
+      otherwise. ``optimizer``: None is SGD with momentum 0.9; its lr is overwritten each step.
+    - ``val_data``: held-out ``(X, y)`` or batches; after every step the loss on all of it
+      (eval mode, no gradients) is the recorded loss, and the training loss is kept too.
+    - ``device``: "auto" (CUDA, then MPS, else CPU), "cpu", "cuda", "cuda:1", a torch.device.
+      The model trains there and goes back afterwards.
+    - ``seed``: the same seed gives the same curve (batch order and dropout); torch's global
+      random state is left as it was.
+    - ``callback(step, lr, loss)``: called after every step (step counts from 0); a truthy
+      return stops the test. ``step_fn(model, batch) -> loss`` replaces ``loss_fn`` for batches
+      that are not (inputs, targets). ``amp``: bfloat16 autocast on CUDA (ignored elsewhere).
+
+    All arguments are checked before any work; bad ones raise ValueError or TypeError.
+    """
+    planned = lr_sweep(start_lr, end_lr, num_iter, mode)
+    beta = check_beta("beta", beta)
+    diverge_th = check_diverge_th(diverge_th)
+    check_common(model, loss_fn, optimizer, seed, callback, step_fn)
+    target = resolve_device(device)
+    amp_context = autocast(target, amp)
+    batches = as_batches(data, batch_size).to(target)
+    val = held_out(val_data, batch_size, target)
+
+    saved = snapshot(model, optimizer)
+    bar = tqdm(total=num_iter, desc="range test", disable=not progress)
+    try:
+        runner = place(model, optimizer, target, start_lr)
+        model.train()
+        with seeded(seed):
+            loss_fn = resolve_loss(loss_fn, step_fn, batches.first())
+            stream = forever(batches, local_generator(seed))
+
+            def step(lr: float, batch: Any) -> tuple[float, float | None]:
+                """One step at ``lr``: (training loss, held-out loss or None)."""
+                set_lr(runner, lr)
+                train = train_step(model, runner, batch, loss_fn, step_fn, amp_context).item()
+                if val is None:
+                    return train, None
+                return train, evaluate(model, val, loss_fn, step_fn, amp_context)[0]
+
+            return sweep(planned, stream, step, mode, beta, diverge_th, callback, bar)
+    finally:
+        bar.close()
+        restore(saved, optimizer)
+
+
+def sweep(
+    planned: np.ndarray,
+    stream: Any,
+    step: Callable[[float, Any], tuple[float, float | None]],
+    mode: str,
+    beta: float,
+    diverge_th: float,
+    callback: Callback | None,
+    bar: tqdm,
+) -> RangeTestResult:
+    """The loop: one ``step`` per planned lr, smoothing and the stop rules as it goes."""
+    lrs, train_losses, val_losses, losses, smoothed = [], [], [], [], []
+    avg, best, reason = 0.0, math.inf, None
+    for t, (lr, batch) in enumerate(zip(planned.tolist(), stream, strict=False), start=1):
+        train, held_out = step(lr, batch)
+        loss = train if held_out is None else held_out
+        avg = beta * avg + (1.0 - beta) * loss
+        smooth = avg / (1.0 - beta**t)
+        best = min(best, smooth)
+        lrs.append(lr)
+        train_losses.append(train)
+        val_losses.append(held_out)
+        losses.append(loss)
+        smoothed.append(smooth)
+        bar.update()
+        stop = callback is not None and callback(t - 1, lr, loss)
+        reason = divergence_reason(loss, smooth, best, diverge_th)
+        if reason is None and stop:
+            reason = STOPPED_BY_CALLBACK
+        if reason is not None:
+            break
+    return RangeTestResult(
+        lrs=np.array(lrs),
+        losses=np.array(losses),
+        planned_lrs=planned,
+        mode=mode,
+        beta=beta,
+        diverge_th=diverge_th,
+        stopped_early=reason is not None,
+        stop_reason=reason,
+        val_losses=None if val_losses[0] is None else np.array(val_losses),
+        train_losses=np.array(train_losses),
+        smoothed_losses=np.array(smoothed),
+    )
+
+
+def repeat_range_test(
+    model_factory: Callable[[int], nn.Module],
+    data: Any,
+    *,
+    seeds: Sequence[int] = (0, 1, 2, 3, 4),
+    vary: str = "both",
+    optimizer_factory: Callable[[nn.Module], torch.optim.Optimizer] | None = None,
+    **range_test_kwargs: Any,
+) -> list[RangeTestResult]:
+    """One range test per seed, to see how much the curve and its suggestions move.
+
+    ``vary="init"``: the model is ``model_factory(seed)``, the batch order is that of
+    ``seeds[0]``; ``"order"``: the model is ``model_factory(seeds[0])``, the batch order
+    (and dropout) follow ``seed``; ``"both"``: both follow ``seed``.
+    ``optimizer_factory(model)`` builds each run's optimizer (None: SGD with momentum 0.9).
+    Other keyword arguments go to ``range_test``.
+    """
+    if not callable(model_factory):
+        raise TypeError(f"model_factory must be callable, got {type(model_factory).__name__}")
+    seeds = tuple(check_int("seeds", s, minimum=0) for s in seeds)
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed, got an empty sequence")
+    check_choice("vary", vary, VARY)
+    if optimizer_factory is not None and not callable(optimizer_factory):
+        raise TypeError("optimizer_factory must be callable or None")
+    for name in ("seed", "optimizer"):
+        if name in range_test_kwargs:
+            hint = "seeds" if name == "seed" else "optimizer_factory"
+            raise TypeError(f"repeat_range_test sets {name} itself; use {hint}= instead")
+    results = []
+    for seed in seeds:
+        model = model_factory(seeds[0] if vary == "order" else seed)
+        optimizer = optimizer_factory(model) if optimizer_factory is not None else None
+        order = seeds[0] if vary == "init" else seed
+        results.append(
+            range_test(model, data, optimizer=optimizer, seed=order, **range_test_kwargs)
+        )
+    return results

@@ -1,0 +1,91 @@
+"""What a range test returns: the learning rates it took and the losses it saw, nothing trained.
+
+Everything else is computed from those raw numbers on demand, so a learner can re-smooth the
+same curve with another beta or another convention, or ask every heuristic, without training
+again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..core import SUGGESTION_METHODS, smooth, suggest_lr
+from ..core.checks import check_beta
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+
+@dataclass
+class RangeTestResult:
+    """One learning-rate range test.
+
+    - ``lrs``, ``losses``: one entry per step taken. ``losses`` is the curve the test ran on:
+      the raw training loss of each batch, or with ``val_data`` the loss on the held-out data
+      after each step (Smith's original test).
+    - ``train_losses``: the raw training loss of each step (equal to ``losses`` without val_data).
+    - ``val_losses``: the held-out losses, or None without val_data.
+    - ``smoothed_losses``: the debiased EWMA with ``beta`` that the divergence rule saw, step by
+      step; equal to ``lrwidgets.core.ewma(losses, beta)``.
+    - ``planned_lrs``: the whole sweep, also the steps not taken after an early stop.
+    - ``stopped_early``, ``stop_reason``: whether a stop rule ended the test, and which: the
+      smoothed loss diverged, the loss was not finite, or the callback asked to stop. False and
+      None when the test ran the whole sweep.
+    """
+
+    lrs: np.ndarray = field(repr=False)
+    losses: np.ndarray = field(repr=False)
+    planned_lrs: np.ndarray = field(repr=False)
+    mode: str = "exp"
+    beta: float = 0.98
+    diverge_th: float = 4.0
+    stopped_early: bool = False
+    stop_reason: str | None = None
+    val_losses: np.ndarray | None = field(default=None, repr=False)
+    train_losses: np.ndarray | None = field(default=None, repr=False)
+    smoothed_losses: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def steps(self) -> int:
+        """Number of steps taken."""
+        return len(self.lrs)
+
+    def smoothed(
+        self, beta: float | None = None, debias: bool = True, convention: str | None = None
+    ) -> np.ndarray:
+        """The stored raw losses smoothed again (no training).
+
+        ``beta`` defaults to the test's. ``convention`` ("debiased", "biased", "seeded"; see
+        ``lrwidgets.core.smooth``) overrides ``debias``, which picks "debiased" or "biased".
+        """
+        beta = self.beta if beta is None else check_beta("beta", beta)
+        if convention is None:
+            convention = "debiased" if debias else "biased"
+        return smooth(self.losses, beta, convention)
+
+    def suggestion(self, method: str = "valley", beta: float | None = None) -> float:
+        """The learning rate ``method`` suggests on the debiased smoothed curve.
+
+        Raises ValueError if the curve is too short for it (see ``suggestions`` to skip those).
+        """
+        return suggest_lr(self.lrs, self.smoothed(beta), method)
+
+    def suggestions(self, beta: float | None = None) -> dict[str, float]:
+        """Every method's suggestion; a method that cannot answer (too few points) is left out."""
+        curve = self.smoothed(beta)
+        found = {}
+        for method in SUGGESTION_METHODS:
+            try:
+                found[method] = suggest_lr(self.lrs, curve, method)
+            except ValueError:
+                continue
+        return found
+
+    def plot(self, ax: Axes | None = None, **kwargs) -> Axes:
+        """Draw the curve: see ``lrwidgets.plots.plot_range_test`` for the keyword arguments."""
+        from ..plots import plot_range_test
+
+        return plot_range_test(self, ax, **kwargs)
