@@ -7,8 +7,8 @@ Training data comes in one of two shapes:
   the shuffled copy once and hands out slices of it, ``batch_size`` rows at a time (the last
   batch may be smaller). No DataLoader, no per-sample collation.
 - a DataLoader, or any re-iterable of batches (a list of ``(inputs, targets)`` pairs, ...):
-  each pass over it is one epoch; every tensor in a batch is copied to the device with
-  ``non_blocking=True`` (fast from pinned memory).
+  each pass over it is one epoch; every tensor in a batch is copied to the device, to a GPU
+  with ``non_blocking=True`` (asynchronous from pinned memory).
 
 Numpy arrays become tensors: floating arrays take torch's default dtype (float32), integer
 arrays int64 (class labels, as ``nn.CrossEntropyLoss`` wants them).
@@ -64,7 +64,8 @@ def to_device(batch: Any, device: torch.device | None) -> Any:
     if device is None:
         return batch
     if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
+        # asynchronous host -> GPU copies; a copy back to the CPU must wait until it is done
+        return batch.to(device, non_blocking=device.type != "cpu")
     if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # namedtuple
         return type(batch)(*(to_device(item, device) for item in batch))
     if isinstance(batch, (tuple, list)):
