@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from numbers import Real
 from typing import Any
 
@@ -136,7 +136,7 @@ def fit(
     The model and the optimizer are changed (trained) in place; the model trains on ``device``
     and is back on its own device afterwards, in train mode.
 
-    - ``data``, ``val_data``, ``loss_fn``, ``batch_size``, ``device``, ``seed``, ``step_fn``:
+    - ``data``, ``val_data``, ``loss_fn``, ``batch_size``, ``device``, ``seed``, ``step_fn``,
       ``amp``: as for ``range_test``. An epoch is ``steps_per_epoch(data, batch_size)`` steps.
     - ``schedule``: a ``Schedule`` of exactly epochs x steps_per_epoch steps, a number (a
       constant lr), or None (the optimizer keeps its own lr).
@@ -168,34 +168,33 @@ def fit(
     bar = tqdm(total=epochs * per_epoch, desc="fit", disable=not progress)
     try:
         runner = place(model, optimizer, target, lrs[0] if lrs else 0.0)
-        group = runner.param_groups[0]
+        group = runner.param_groups[0]  # the lr and momentum recorded are this group's
+        model.train()
         with seeded(seed):
             loss_fn = resolve_loss(loss_fn, step_fn, batches.first())
             generator = local_generator(seed)
-            step = 0
-            for _ in range(epochs):
-                model.train()
-                for batch in islice(batches.epoch(generator), per_epoch):
-                    if lrs is not None:
-                        set_lr(runner, lrs[step])
-                    if momenta is not None:
-                        set_momentum(runner, momenta[step])
-                    loss = train_step(model, runner, batch, loss_fn, step_fn, amp_context).item()
-                    seen_lr.append(group["lr"])
-                    seen_momentum.append(momentum_of(group))
-                    losses.append(loss)
-                    bar.update()
-                    stop = callback is not None and callback(step, group["lr"], loss)
-                    step += 1
-                    if not math.isfinite(loss):
-                        reason = f"loss is not finite ({loss})"
-                    elif stop:
-                        reason = STOPPED_BY_CALLBACK
-                    if reason is not None:
-                        break
+            stream = chain.from_iterable(
+                islice(batches.epoch(generator), per_epoch) for _ in range(epochs)
+            )
+            for step, batch in enumerate(stream):
+                if lrs is not None:
+                    set_lr(runner, lrs[step])
+                if momenta is not None:
+                    set_momentum(runner, momenta[step])
+                loss = train_step(model, runner, batch, loss_fn, step_fn, amp_context).item()
+                lr = group["lr"]
+                seen_lr.append(lr)
+                seen_momentum.append(momentum_of(group))
+                losses.append(loss)
+                bar.update()
+                stop = callback is not None and callback(step, lr, loss)
+                if not math.isfinite(loss):
+                    reason = f"loss is not finite ({loss})"
+                elif stop:
+                    reason = STOPPED_BY_CALLBACK
                 if reason is not None:
                     break
-                if val is not None:
+                if val is not None and (step + 1) % per_epoch == 0:  # the end of an epoch
                     val_loss, val_accuracy = evaluate(
                         model, val, loss_fn, step_fn, amp_context, accuracy=True
                     )

@@ -100,6 +100,8 @@ def range_test(
     val = held_out(val_data, batch_size, target)
 
     saved = snapshot(model, optimizer)
+    lrs, train_losses, val_losses, losses, smoothed = [], [], [], [], []
+    avg, best, reason = 0.0, math.inf, None
     bar = tqdm(total=num_iter, desc="range test", disable=not progress)
     try:
         runner = place(model, optimizer, target, start_lr)
@@ -107,52 +109,30 @@ def range_test(
         with seeded(seed):
             loss_fn = resolve_loss(loss_fn, step_fn, batches.first())
             stream = forever(batches, local_generator(seed))
-
-            def step(lr: float, batch: Any) -> tuple[float, float | None]:
-                """One step at ``lr``: (training loss, held-out loss or None)."""
+            for t, (lr, batch) in enumerate(zip(planned.tolist(), stream, strict=False), start=1):
                 set_lr(runner, lr)
                 train = train_step(model, runner, batch, loss_fn, step_fn, amp_context).item()
-                if val is None:
-                    return train, None
-                return train, evaluate(model, val, loss_fn, step_fn, amp_context)[0]
-
-            return sweep(planned, stream, step, mode, beta, diverge_th, callback, bar)
+                train_losses.append(train)
+                loss = train
+                if val is not None:
+                    loss = evaluate(model, val, loss_fn, step_fn, amp_context)[0]
+                    val_losses.append(loss)
+                avg = beta * avg + (1.0 - beta) * loss
+                smooth = avg / (1.0 - beta**t)
+                best = min(best, smooth)
+                lrs.append(lr)
+                losses.append(loss)
+                smoothed.append(smooth)
+                bar.update()
+                stop = callback is not None and callback(t - 1, lr, loss)
+                reason = divergence_reason(loss, smooth, best, diverge_th)
+                if reason is None and stop:
+                    reason = STOPPED_BY_CALLBACK
+                if reason is not None:
+                    break
     finally:
         bar.close()
         restore(saved, optimizer)
-
-
-def sweep(
-    planned: np.ndarray,
-    stream: Any,
-    step: Callable[[float, Any], tuple[float, float | None]],
-    mode: str,
-    beta: float,
-    diverge_th: float,
-    callback: Callback | None,
-    bar: tqdm,
-) -> RangeTestResult:
-    """The loop: one ``step`` per planned lr, smoothing and the stop rules as it goes."""
-    lrs, train_losses, val_losses, losses, smoothed = [], [], [], [], []
-    avg, best, reason = 0.0, math.inf, None
-    for t, (lr, batch) in enumerate(zip(planned.tolist(), stream, strict=False), start=1):
-        train, held_out = step(lr, batch)
-        loss = train if held_out is None else held_out
-        avg = beta * avg + (1.0 - beta) * loss
-        smooth = avg / (1.0 - beta**t)
-        best = min(best, smooth)
-        lrs.append(lr)
-        train_losses.append(train)
-        val_losses.append(held_out)
-        losses.append(loss)
-        smoothed.append(smooth)
-        bar.update()
-        stop = callback is not None and callback(t - 1, lr, loss)
-        reason = divergence_reason(loss, smooth, best, diverge_th)
-        if reason is None and stop:
-            reason = STOPPED_BY_CALLBACK
-        if reason is not None:
-            break
     return RangeTestResult(
         lrs=np.array(lrs),
         losses=np.array(losses),
@@ -162,7 +142,7 @@ def sweep(
         diverge_th=diverge_th,
         stopped_early=reason is not None,
         stop_reason=reason,
-        val_losses=None if val_losses[0] is None else np.array(val_losses),
+        val_losses=None if val is None else np.array(val_losses),
         train_losses=np.array(train_losses),
         smoothed_losses=np.array(smoothed),
     )
