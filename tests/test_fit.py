@@ -227,5 +227,6 @@ def test_a_seeded_fit_leaves_the_global_random_stream_alone():
     state = torch.get_rng_state()
     expected = torch.rand(3)
     torch.set_rng_state(state)
-    fit(model, two_classes(64), schedule=0.1, seed=1, batch_size=16, **QUIET)
+    val = DataLoader(TensorDataset(*two_classes(32)), batch_size=8, shuffle=True)
+    fit(model, two_classes(64), schedule=0.1, val_data=val, seed=1, batch_size=16, **QUIET)
     assert torch.equal(torch.rand(3), expected)

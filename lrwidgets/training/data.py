@@ -157,7 +157,7 @@ class LoaderBatches:
 Batches = TensorBatches | LoaderBatches
 
 
-def as_batches(data: Any, batch_size: int) -> Batches:
+def as_batches(data: Any, batch_size: int, name: str = "data") -> Batches:
     """Check ``data`` and wrap it for batching; ``.to(device)`` then moves it.
 
     Raises ValueError for empty data or X and y of different lengths, TypeError for data that
@@ -168,20 +168,20 @@ def as_batches(data: Any, batch_size: int) -> Batches:
         X, y = (as_tensor(a) for a in data)
         if X.ndim == 0 or y.ndim == 0 or len(X) != len(y):
             raise ValueError(
-                "data (X, y) must hold as many targets as inputs, got X of shape "
+                f"{name} (X, y) must hold as many targets as inputs, got X of shape "
                 f"{tuple(X.shape)} and y of shape {tuple(y.shape)}"
             )
         if len(X) == 0:
-            raise ValueError("data is empty: X and y have no rows")
+            raise ValueError(f"{name} is empty: X and y have no rows")
         return TensorBatches(X, y, batch_size)
     if isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
         raise TypeError(
-            "data must be a tuple (X, y) of tensors or arrays, or a DataLoader / re-iterable "
+            f"{name} must be a tuple (X, y) of tensors or arrays, or a DataLoader / re-iterable "
             f"of batches, got {type(data).__name__}"
         )
     if isinstance(data, Iterator):
         raise TypeError(
-            f"data must be re-iterable (a DataLoader, a list of batches) or (X, y), got a "
+            f"{name} must be re-iterable (a DataLoader, a list of batches) or (X, y), got a "
             f"one-shot iterator ({type(data).__name__}) that cannot be read again"
         )
     return LoaderBatches(data)
@@ -192,14 +192,19 @@ def steps_per_epoch(data: Any, batch_size: int = 64) -> int:
     return len(as_batches(data, batch_size))
 
 
-def held_out(val_data: Any, batch_size: int, device: torch.device) -> list | None:
+def held_out(
+    val_data: Any, batch_size: int, device: torch.device, name: str = "val_data"
+) -> list | None:
     """Held-out batches in a fixed order, kept on ``device`` (None without val_data).
 
     ``(X, y)`` becomes slices of ``batch_size`` rows (views, no copies); a loader is read once.
     """
     if val_data is None:
         return None
-    return list(as_batches(val_data, batch_size).to(device).epoch(shuffle=False))
+    kept = list(as_batches(val_data, batch_size, name).to(device).epoch(shuffle=False))
+    if not kept:
+        raise ValueError(f"{name} is empty: it yielded no batches")
+    return kept
 
 
 def forever(batches: Batches, generator: torch.Generator | None = None) -> Iterator:

@@ -44,7 +44,7 @@ from .loop import (
 from .state import local_generator, move_optimizer_state, seeded
 
 
-@dataclass
+@dataclass(eq=False)  # numpy arrays have no single truth value to compare by
 class History:
     """What ``fit`` saw.
 
@@ -158,19 +158,19 @@ def fit(
         check_momentum_target(schedule, optimizer)
     amp_context = autocast(target, amp)
     batches = batches.to(target)
-    val = held_out(val_data, batch_size, target)
 
     lrs = None if schedule is None else schedule.lr.tolist()
     momenta = None if schedule is None or schedule.momentum is None else schedule.momentum.tolist()
     home = next(model.parameters()).device
     seen_lr, seen_momentum, losses, val_losses, val_accuracies = [], [], [], [], []
     reason = None
-    bar = tqdm(total=epochs * per_epoch, desc="fit", disable=not progress)
-    try:
-        runner = place(model, optimizer, target, lrs[0] if lrs else 0.0)
-        group = runner.param_groups[0]  # the lr and momentum recorded are this group's
-        model.train()
-        with seeded(seed):
+    with seeded(seed):
+        val = held_out(val_data, batch_size, target)  # (a shuffling loader draws randoms)
+        bar = tqdm(total=epochs * per_epoch, desc="fit", disable=not progress)
+        try:
+            runner = place(model, optimizer, target, lrs[0] if lrs else 0.0)
+            group = runner.param_groups[0]  # the lr and momentum recorded are this group's
+            model.train()
             loss_fn = resolve_loss(loss_fn, step_fn, batches.first())
             generator = local_generator(seed)
             stream = chain.from_iterable(
@@ -200,11 +200,11 @@ def fit(
                     )
                     val_losses.append(val_loss)
                     val_accuracies.append(val_accuracy)
-    finally:
-        bar.close()
-        model.to(home)
-        if optimizer is not None:
-            move_optimizer_state(optimizer)
+        finally:
+            bar.close()
+            model.to(home)
+            if optimizer is not None:
+                move_optimizer_state(optimizer)
     return History(
         lr=np.array(seen_lr, dtype=float),
         momentum=np.array(seen_momentum, dtype=float),

@@ -97,16 +97,16 @@ def range_test(
     target = resolve_device(device)
     amp_context = autocast(target, amp)
     batches = as_batches(data, batch_size).to(target)
-    val = held_out(val_data, batch_size, target)
 
-    saved = snapshot(model, optimizer)
     lrs, train_losses, val_losses, losses, smoothed = [], [], [], [], []
     avg, best, reason = 0.0, math.inf, None
-    bar = tqdm(total=num_iter, desc="range test", disable=not progress)
-    try:
-        runner = place(model, optimizer, target, start_lr)
-        model.train()
-        with seeded(seed):
+    with seeded(seed):
+        val = held_out(val_data, batch_size, target)  # (a shuffling loader draws randoms)
+        saved = snapshot(model, optimizer)
+        bar = tqdm(total=num_iter, desc="range test", disable=not progress)
+        try:
+            runner = place(model, optimizer, target, start_lr)
+            model.train()
             loss_fn = resolve_loss(loss_fn, step_fn, batches.first())
             stream = forever(batches, local_generator(seed))
             for t, (lr, batch) in enumerate(zip(planned.tolist(), stream, strict=False), start=1):
@@ -130,9 +130,9 @@ def range_test(
                     reason = STOPPED_BY_CALLBACK
                 if reason is not None:
                     break
-    finally:
-        bar.close()
-        restore(saved, optimizer)
+        finally:
+            bar.close()
+            restore(saved, optimizer)
     return RangeTestResult(
         lrs=np.array(lrs),
         losses=np.array(losses),

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 
-@dataclass
+@dataclass(eq=False)  # numpy arrays have no single truth value to compare by
 class RangeTestResult:
     """One learning-rate range test.
 
