@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from lrwidgets.training import range_test
+from lrwidgets.training.state import move_optimizer_state, restore, snapshot
 
 
 class Net(nn.Module):
@@ -202,4 +203,22 @@ def test_flags_a_step_fn_changes_come_back():
         return nn.functional.cross_entropy(model(inputs), targets)
 
     range_test(model, data(), optimizer=optimizer, step_fn=step_fn, num_iter=4, progress=False)
+    assert_same(before, everything(model, optimizer))
+
+
+def test_restore_undoes_a_conversion_of_the_whole_model():
+    """module.to() swaps parameter storage and replaces buffers, as on a move to a GPU; a change
+    of dtype takes the same path on any machine."""
+    model, optimizer = used_model_and_optimizer("adam")
+    before = everything(model, optimizer)
+    saved = snapshot(model, optimizer)
+    model.double()
+    move_optimizer_state(optimizer)
+    assert model.bn.running_mean.dtype == torch.float64
+    assert next(iter(optimizer.state.values()))["exp_avg"].dtype == torch.float64
+    X, y = data()
+    optimizer.zero_grad()
+    nn.functional.cross_entropy(model(X.double()), y).backward()
+    optimizer.step()
+    restore(saved, optimizer)
     assert_same(before, everything(model, optimizer))
