@@ -17,13 +17,20 @@ from .core import (
     suggest_lr,
 )
 from .training import (
+    PROBLEMS,
     History,
     RangeTestResult,
+    best_lr,
+    curve_minimum_lr,
     fit,
+    get_problem,
     range_test,
+    range_test_gap,
     repeat_range_test,
     resolve_device,
     steps_per_epoch,
+    suggestion_spread,
+    train_at_lrs,
 )
 
 __version__ = "0.1.0"
@@ -45,4 +52,12 @@ __all__ = [
     "repeat_range_test",
     "resolve_device",
     "steps_per_epoch",
+    # problems and studies
+    "PROBLEMS",
+    "best_lr",
+    "curve_minimum_lr",
+    "get_problem",
+    "range_test_gap",
+    "suggestion_spread",
+    "train_at_lrs",
 ]

@@ -133,7 +133,9 @@ def quadratic(
     eigenvalue, |1 - lr * lambda| < 1, i.e. lr < 2 / lambda_max (``stability_limit``).
     SGD with momentum mu (PyTorch's form, the heavy ball) is stable when
     lr < 2 (1 + mu) / lambda_max (``momentum_stability_limit``, for mu = 0.9, the range
-    test's default optimizer). ``min_loss`` is the lowest training loss any w reaches.
+    test's default optimizer). Both limits are for the full batch: a minibatch has its own
+    Hessian, whose largest eigenvalue is often larger, so SGD on minibatches becomes unstable
+    somewhat earlier. ``min_loss`` is the lowest training loss any w reaches.
     Validation inputs are drawn from N(0, H/2), whose (2/n) X^T X is H on average.
     """
     dim = check_int("dim", dim, minimum=1)

@@ -1,0 +1,346 @@
+"""Measurements that answer the questions learners ask about the range test.
+
+- Is the range test an unbiased estimate of the best learning rate?  ``range_test_gap``
+  trains at a grid of learning rates (``train_at_lrs``), finds the lr that trained best
+  (``best_lr``) and reports, for each suggestion rule, how many decades it is off.
+- Does the initialisation or the batch order change the suggestion?  ``suggestion_spread``
+  over the results of ``repeat_range_test``.
+- Why pick a learning rate below the minimum of the curve?  Draw the final loss after training
+  at each lr (``train_at_lrs``) next to the range-test curve, and mark ``curve_minimum_lr``.
+
+No plotting here: these functions return numbers; the notebooks and widgets draw them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..core import SUGGESTION_METHODS, one_cycle, trim_curve
+from ..core.checks import check_choice, check_int
+from .data import held_out, resolve_device, steps_per_epoch
+from .fit import fit
+from .loop import evaluate
+from .problems import Problem
+from .range_test import repeat_range_test
+from .result import RangeTestResult
+
+TRAIN_SCHEDULES = ("constant", "one_cycle")
+METRICS = ("train_loss", "val_loss", "val_accuracy")
+DEFAULT_LRS = tuple(np.logspace(-4, 1, 16).tolist())  # 1e-4 .. 10, three per decade
+
+OptimizerFactory = Callable[[nn.Module], torch.optim.Optimizer]
+
+
+@dataclass
+class TrainingGrid:
+    """Final measurements after training at each learning rate with each seed.
+
+    Arrays have shape (len(lrs), len(seeds)). ``train_loss`` is the loss on the whole training
+    set after the last step; ``val_loss`` and ``val_accuracy`` are those of the last epoch (NaN
+    when the problem has no validation data, or no accuracy for regression).
+    ``initial_loss`` (one per seed) is the training loss before training, and ``diverged`` marks
+    the runs that blew up: their final training loss is not finite or above ``initial_loss``.
+    """
+
+    lrs: np.ndarray
+    seeds: tuple[int, ...]
+    schedule: str
+    epochs: int
+    train_loss: np.ndarray
+    val_loss: np.ndarray
+    val_accuracy: np.ndarray
+    initial_loss: np.ndarray
+    diverged: np.ndarray
+    default_metric: str = "train_loss"
+
+    def score(self, metric: str | None = None) -> np.ndarray:
+        """Lower is better: the loss, or minus the accuracy; +inf for a diverged run."""
+        metric = check_choice("metric", metric or self.default_metric, METRICS)
+        values = getattr(self, metric)
+        score = -values if metric == "val_accuracy" else values.copy()
+        score[self.diverged | ~np.isfinite(score)] = np.inf
+        return score
+
+    def mean(self, metric: str | None = None) -> np.ndarray:
+        """The metric averaged over seeds, one value per lr (inf/NaN where a seed diverged)."""
+        metric = metric or self.default_metric
+        values = np.where(self.diverged, np.nan, getattr(self, metric))
+        return values.mean(axis=1)
+
+
+def loss_on(model: nn.Module, batches: list, loss_fn) -> float:
+    """The mean loss of ``model`` over ``batches`` (eval mode, no gradients)."""
+    return evaluate(model, batches, loss_fn, None, nullcontext())[0]
+
+
+def train_at_lrs(
+    problem: Problem,
+    lrs: Sequence[float] = DEFAULT_LRS,
+    *,
+    epochs: int = 3,
+    seeds: Sequence[int] = (0,),
+    schedule: str = "constant",
+    optimizer_factory: OptimizerFactory | None = None,
+    device: str = "auto",
+) -> TrainingGrid:
+    """Train a fresh ``problem.make_model(seed)`` for ``epochs`` at every lr and seed.
+
+    ``schedule="constant"`` keeps the lr fixed; ``"one_cycle"`` uses it as the peak of
+    ``one_cycle(total_steps, max_lr=lr)``. The seed sets both the initial weights and the batch
+    order. ``optimizer_factory(model)`` builds the optimizer (default: ``fit``'s, SGD with
+    momentum 0.9, the same as the range test's).
+    """
+    lrs = np.asarray(lrs, dtype=float)
+    if lrs.ndim != 1 or len(lrs) == 0 or not np.all(np.isfinite(lrs) & (lrs > 0)):
+        raise ValueError(f"lrs must be a non-empty 1-D sequence of numbers > 0, got {lrs!r}")
+    epochs = check_int("epochs", epochs, minimum=1)
+    seeds = tuple(check_int("seeds", s, minimum=0) for s in seeds)
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed, got an empty sequence")
+    check_choice("schedule", schedule, TRAIN_SCHEDULES)
+    total_steps = epochs * steps_per_epoch(problem.train_data, problem.batch_size)
+    target = resolve_device(device)
+    train_batches = held_out(problem.train_data, problem.batch_size, target)
+
+    shape = (len(lrs), len(seeds))
+    train_loss, val_loss, val_accuracy = (np.full(shape, np.nan) for _ in range(3))
+    initial_loss = np.array(
+        [loss_on(problem.make_model(s).to(target), train_batches, problem.loss_fn) for s in seeds]
+    )
+    for i, lr in enumerate(lrs.tolist()):
+        plan = lr if schedule == "constant" else one_cycle(total_steps, max_lr=lr)
+        for j, seed in enumerate(seeds):
+            model = problem.make_model(seed).to(target)
+            history = fit(
+                model,
+                problem.train_data,
+                problem.loss_fn,
+                optimizer_factory(model) if optimizer_factory else None,
+                epochs=epochs,
+                schedule=plan,
+                val_data=problem.val_data,
+                batch_size=problem.batch_size,
+                device=target,
+                seed=seed,
+                progress=False,
+            )
+            train_loss[i, j] = loss_on(model, train_batches, problem.loss_fn)
+            if len(history.val_loss):
+                val_loss[i, j] = history.val_loss[-1]
+                val_accuracy[i, j] = history.val_accuracy[-1]
+    with np.errstate(invalid="ignore"):
+        diverged = ~np.isfinite(train_loss) | (train_loss > initial_loss)
+    return TrainingGrid(
+        lrs=lrs,
+        seeds=seeds,
+        schedule=schedule,
+        epochs=epochs,
+        train_loss=train_loss,
+        val_loss=val_loss,
+        val_accuracy=val_accuracy,
+        initial_loss=initial_loss,
+        diverged=diverged,
+        default_metric="val_loss" if problem.val_data is not None else "train_loss",
+    )
+
+
+def best_lr(grid: TrainingGrid, metric: str | None = None, *, per_seed: bool = False):
+    """The lr that trained best by ``metric`` (default: val_loss when there is validation data).
+
+    By default one lr: the best score averaged over seeds (a diverged seed rules its lr out).
+    With ``per_seed`` an array: each seed's own best lr.
+    """
+    score = grid.score(metric)
+    if per_seed:
+        return grid.lrs[np.argmin(score, axis=0)]
+    return float(grid.lrs[np.argmin(score.mean(axis=1))])
+
+
+def curve_minimum_lr(result: RangeTestResult, beta: float | None = None) -> float:
+    """The lr at the lowest point of the smoothed range-test curve (non-finite tail trimmed).
+
+    Why not train there? The curve is measured while the lr keeps growing, a few steps per lr;
+    at its minimum the loss is about to blow up, and a whole run at that lr is past the edge.
+    Draw the two side by side to see it::
+
+        import matplotlib.pyplot as plt
+        from lrwidgets import get_problem, range_test
+        from lrwidgets.training.studies import curve_minimum_lr, train_at_lrs
+
+        problem = get_problem("digits-mlp")
+        result = range_test(problem.make_model(0), problem.train_data, problem.loss_fn, seed=0)
+        grid = train_at_lrs(problem, epochs=3, seeds=(0, 1))
+        fig, (top, bottom) = plt.subplots(2, 1, sharex=True)
+        result.plot(ax=top)
+        bottom.plot(grid.lrs, grid.mean("val_loss"), "o-", label="val loss after 3 epochs")
+        for ax in (top, bottom):
+            ax.axvline(curve_minimum_lr(result), color="red", ls="--", label="curve minimum")
+        bottom.set_xscale("log")
+    """
+    lrs, losses = trim_curve(result.lrs, result.smoothed(beta))
+    return float(lrs[int(np.argmin(losses))])
+
+
+@dataclass
+class MethodGap:
+    """One suggestion rule against the lr that trained best, seed by seed.
+
+    gap = log10(suggested / best) in decades: +1 means the rule suggests 10x too much.
+    """
+
+    suggested: np.ndarray
+    best: np.ndarray
+    gap: np.ndarray
+
+    @property
+    def mean_gap(self) -> float:
+        return float(np.nanmean(self.gap))
+
+    @property
+    def suggested_gmean(self) -> float:
+        return geometric_mean(self.suggested)
+
+    @property
+    def best_gmean(self) -> float:
+        return geometric_mean(self.best)
+
+
+@dataclass
+class GapReport:
+    """What ``range_test_gap`` measured: the range tests, the training grid, the gaps.
+
+    ``gaps`` has one entry per suggestion rule plus "curve minimum" (the smoothed curve's lowest
+    point, see ``curve_minimum_lr``). ``str(report)`` is a table.
+    """
+
+    seeds: tuple[int, ...]
+    metric: str
+    range_tests: list[RangeTestResult] = field(repr=False)
+    grid: TrainingGrid = field(repr=False)
+    gaps: dict[str, MethodGap]
+
+    def __str__(self) -> str:
+        lines = [
+            f"{'rule':14s} {'suggested':>10s} {'best':>10s} {'gap (decades)':>14s}",
+        ]
+        for name, g in self.gaps.items():
+            lines.append(
+                f"{name:14s} {g.suggested_gmean:10.3g} {g.best_gmean:10.3g} {g.mean_gap:+14.2f}"
+            )
+        lines.append(
+            f"(geometric means over seeds {list(self.seeds)}; best by {self.metric} after "
+            f"{self.grid.epochs} epochs with a {self.grid.schedule} schedule)"
+        )
+        return "\n".join(lines)
+
+
+def geometric_mean(values: np.ndarray) -> float:
+    """exp(mean(log x)) over the finite values (NaN when there are none)."""
+    logs = np.log(np.asarray(values, dtype=float))
+    logs = logs[np.isfinite(logs)]
+    return float(np.exp(logs.mean())) if len(logs) else math.nan
+
+
+def range_test_gap(
+    problem: Problem,
+    *,
+    seeds: Sequence[int] = (0, 1, 2),
+    lrs: Sequence[float] = DEFAULT_LRS,
+    epochs: int = 3,
+    schedule: str = "one_cycle",
+    metric: str | None = None,
+    beta: float | None = None,
+    optimizer_factory: OptimizerFactory | None = None,
+    device: str = "auto",
+    **range_test_kwargs,
+) -> GapReport:
+    """How far is each suggestion from the lr that actually trains best? (In decades.)
+
+    For every seed: a range test on ``problem.make_model(seed)`` (``repeat_range_test`` with
+    vary="both"), its suggestions, and training from the same initial weights at every lr in
+    ``lrs`` (``train_at_lrs``). gap = log10(suggested / best), averaged over seeds.
+    The grid sets the resolution: three lrs per decade by default, so gaps are in thirds.
+    """
+    seeds = tuple(seeds)
+    grid = train_at_lrs(
+        problem,
+        lrs,
+        epochs=epochs,
+        seeds=seeds,
+        schedule=schedule,
+        optimizer_factory=optimizer_factory,
+        device=device,
+    )
+    metric = check_choice("metric", metric or grid.default_metric, METRICS)
+    results = repeat_range_test(
+        problem.make_model,
+        problem.train_data,
+        seeds=seeds,
+        vary="both",
+        optimizer_factory=optimizer_factory,
+        loss_fn=problem.loss_fn,
+        batch_size=problem.batch_size,
+        device=device,
+        progress=False,
+        **range_test_kwargs,
+    )
+    best = best_lr(grid, metric, per_seed=True)
+    suggested = {name: suggestions_by_run(results, name, beta) for name in SUGGESTION_METHODS}
+    suggested["curve minimum"] = np.array([curve_minimum_lr(r, beta) for r in results])
+    gaps = {
+        name: MethodGap(values, best, np.log10(values / best)) for name, values in suggested.items()
+    }
+    return GapReport(seeds=seeds, metric=metric, range_tests=results, grid=grid, gaps=gaps)
+
+
+def suggestions_by_run(
+    results: Sequence[RangeTestResult], method: str, beta: float | None
+) -> np.ndarray:
+    """Each result's suggestion by ``method``, NaN where that rule had no answer."""
+    return np.array([r.suggestions(beta).get(method, np.nan) for r in results])
+
+
+@dataclass
+class Spread:
+    """How much one rule's suggestion moves between runs.
+
+    ``decades`` = log10(max / min) and ``log10_std`` = the standard deviation of log10(lr)
+    over the runs that gave an answer; both are 0 when all runs agree.
+    """
+
+    values: np.ndarray
+    geometric_mean: float
+    decades: float
+    log10_std: float
+
+
+def suggestion_spread(
+    results: Sequence[RangeTestResult], beta: float | None = None
+) -> dict[str, Spread]:
+    """Per suggestion rule, how far apart the suggestions of several range tests are.
+
+    Typical use: ``suggestion_spread(repeat_range_test(problem.make_model, data, vary="init"))``.
+    A rule that no result could answer is left out.
+    """
+    if len(results) == 0:
+        raise ValueError("results must hold at least one RangeTestResult, got none")
+    spreads = {}
+    for method in SUGGESTION_METHODS:
+        values = suggestions_by_run(results, method, beta)
+        logs = np.log10(values[np.isfinite(values)])
+        if len(logs) == 0:
+            continue
+        spreads[method] = Spread(
+            values=values,
+            geometric_mean=float(10 ** logs.mean()),
+            decades=float(logs.max() - logs.min()),
+            log10_std=float(logs.std()),
+        )
+    return spreads
