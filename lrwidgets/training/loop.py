@@ -32,18 +32,17 @@ Callback = Callable[[int, float, float], Any]  # (step, lr, loss) -> truthy to s
 STOPPED_BY_CALLBACK = "stopped by callback"
 
 
-def check_model(model: object) -> nn.Module:
+def check_model(model: object) -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not any(p.requires_grad for p in model.parameters()):
         raise ValueError("model has no trainable parameters (none with requires_grad=True)")
-    return model
 
 
-def check_optimizer(optimizer: object, model: nn.Module) -> torch.optim.Optimizer | None:
+def check_optimizer(optimizer: object, model: nn.Module) -> None:
     """None, or a torch optimizer whose every parameter is one of ``model.parameters()``."""
     if optimizer is None:
-        return None
+        return
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer or None, got {type(optimizer).__name__}"
@@ -55,7 +54,6 @@ def check_optimizer(optimizer: object, model: nn.Module) -> torch.optim.Optimize
                 f"optimizer param group {i} holds a tensor that is not one of model.parameters(); "
                 "build the optimizer over this model, e.g. torch.optim.SGD(model.parameters(), lr)"
             )
-    return optimizer
 
 
 def check_callable(name: str, value: object) -> None:
@@ -63,8 +61,9 @@ def check_callable(name: str, value: object) -> None:
         raise TypeError(f"{name} must be callable or None, got {type(value).__name__}")
 
 
-def check_seed(seed: object) -> int | None:
-    return None if seed is None else check_int("seed", seed, minimum=0)
+def check_seed(seed: object) -> None:
+    if seed is not None:
+        check_int("seed", seed, minimum=0)
 
 
 def check_common(
