@@ -33,7 +33,7 @@ from .result import RangeTestResult
 
 TRAIN_SCHEDULES = ("constant", "one_cycle")
 METRICS = ("train_loss", "val_loss", "val_accuracy")
-DEFAULT_LRS = tuple(np.logspace(-4, 1, 16).tolist())  # 1e-4 .. 10, three per decade
+DEFAULT_LRS = tuple(np.logspace(-3, 1, 13).tolist())  # 1e-3 .. 10, three per decade
 
 OptimizerFactory = Callable[[nn.Module], torch.optim.Optimizer]
 
@@ -166,23 +166,27 @@ def best_lr(grid: TrainingGrid, metric: str | None = None, *, per_seed: bool = F
 def curve_minimum_lr(result: RangeTestResult, beta: float | None = None) -> float:
     """The lr at the lowest point of the smoothed range-test curve (non-finite tail trimmed).
 
-    Why not train there? The curve is measured while the lr keeps growing, a few steps per lr;
-    at its minimum the loss is about to blow up, and a whole run at that lr is past the edge.
-    Draw the two side by side to see it::
+    Why not train there? The curve is measured while the lr keeps growing, one batch per lr;
+    at its minimum the loss is about to blow up, and a whole run at that lr is near or past the
+    edge. On digits-mlp (3 epochs, constant lr, seeds 0-2) the curve minimum is about 0.5, the
+    best lr about 0.05, and at lr 1 most runs diverge. Draw the two side by side to see it::
 
         import matplotlib.pyplot as plt
-        from lrwidgets import get_problem, range_test
-        from lrwidgets.training.studies import curve_minimum_lr, train_at_lrs
+        from lrwidgets import best_lr, curve_minimum_lr, get_problem, range_test, train_at_lrs
 
         problem = get_problem("digits-mlp")
         result = range_test(problem.make_model(0), problem.train_data, problem.loss_fn, seed=0)
-        grid = train_at_lrs(problem, epochs=3, seeds=(0, 1))
+        grid = train_at_lrs(problem, epochs=3, seeds=(0, 1, 2))
         fig, (top, bottom) = plt.subplots(2, 1, sharex=True)
         result.plot(ax=top)
         bottom.plot(grid.lrs, grid.mean("val_loss"), "o-", label="val loss after 3 epochs")
         for ax in (top, bottom):
             ax.axvline(curve_minimum_lr(result), color="red", ls="--", label="curve minimum")
+            ax.axvline(best_lr(grid), color="green", ls=":", label="best lr")
         bottom.set_xscale("log")
+        bottom.legend()
+
+    (Gaps in the bottom curve are learning rates where a seed diverged.)
     """
     lrs, losses = trim_curve(result.lrs, result.smoothed(beta))
     return float(lrs[int(np.argmin(losses))])
