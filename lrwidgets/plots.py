@@ -1,0 +1,423 @@
+"""Matplotlib drawings shared by ``RangeTestResult.plot`` and the widgets.
+
+Each picture comes in two steps, so a widget can redraw in place instead of building a new
+figure on every change:
+
+- ``draw_*(ax, ...)`` creates empty, labelled artists (Line2D) on given Axes and returns them;
+- ``update_*(artists, ...)`` puts data into those artists (``set_data``), nothing else.
+
+``plot_range_test``, ``plot_schedule`` and ``plot_training`` do both at once for a notebook
+cell. pyplot is imported only there, and only to create a figure when no Axes is given.
+Every number drawn comes from the result, schedule or history passed in; colours are the
+Okabe-Ito palette, which stays distinguishable with the common colour-vision deficiencies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .core import SMOOTHING_CONVENTIONS, SUGGESTION_METHODS, Schedule
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.lines import Line2D
+    from matplotlib.text import Text
+
+    from .training import History, RangeTestResult
+
+# Okabe & Ito (2008), "Color Universal Design".
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+GREY = "#999999"
+
+SMOOTHED_STYLE = {
+    "debiased": dict(color=OKABE_ITO["blue"], lw=2.0, ls="-"),
+    "biased": dict(color=OKABE_ITO["orange"], lw=1.5, ls="--"),
+    "seeded": dict(color=OKABE_ITO["reddish_purple"], lw=1.5, ls="-."),
+}
+SMOOTHED_NAME = {
+    "debiased": "EWMA, debiased",
+    "biased": "EWMA from 0, biased",
+    "seeded": "EWMA seeded with the first loss",
+}
+SUGGESTION_STYLE = {
+    "minimum": dict(color=OKABE_ITO["vermillion"], marker="v"),
+    "steep": dict(color=OKABE_ITO["bluish_green"], marker="^"),
+    "valley": dict(color=OKABE_ITO["black"], marker="o"),
+}
+SUGGESTION_NAME = {"minimum": "minimum / 10", "steep": "steepest", "valley": "valley"}
+RUN_COLORS = (
+    OKABE_ITO["blue"],
+    OKABE_ITO["vermillion"],
+    OKABE_ITO["orange"],
+    OKABE_ITO["bluish_green"],
+    OKABE_ITO["reddish_purple"],
+    OKABE_ITO["sky_blue"],
+    OKABE_ITO["black"],
+)
+
+
+def new_axes(
+    nrows: int = 1, figsize: tuple[float, float] = (6.0, 4.0), sharex: bool = False
+) -> list[Axes]:
+    """A new pyplot figure with ``nrows`` Axes stacked, for a notebook cell."""
+    import matplotlib.pyplot as plt
+
+    _, axes = plt.subplots(nrows, 1, figsize=figsize, sharex=sharex, layout="constrained")
+    return list(np.atleast_1d(axes))
+
+
+def format_lr(lr: float) -> str:
+    """A learning rate the way the legends and tables write it: 0.0032, 3.2e-05."""
+    return f"{lr:.2g}"
+
+
+def show(artist: Line2D, visible: bool, label: str = "") -> None:
+    """Show or hide an artist; a hidden one also leaves the legend."""
+    artist.set_visible(visible)
+    artist.set_label(label if visible else "_hidden")
+
+
+def loss_limits(curves: Sequence[np.ndarray], diverge_th: float) -> tuple[float, float] | None:
+    """y-limits that keep the interesting part of range-test curves in view.
+
+    From the lowest finite value up to the highest, but no higher than the larger of where the
+    curves start and ``diverge_th`` x the lowest value: the blown-up tail after divergence
+    would otherwise flatten everything else. None when there is nothing finite to show.
+    """
+    finite = [c[np.isfinite(c)] for c in curves]
+    finite = [c for c in finite if c.size]
+    if not finite:
+        return None
+    low = min(float(c.min()) for c in finite)
+    high = max(float(c.max()) for c in finite)
+    start = max(float(c[0]) for c in finite)
+    high = min(high, max(start, diverge_th * low))
+    span = high - low if high > low else abs(high) or 1.0
+    return low - 0.05 * span, high + 0.15 * span
+
+
+# -- the range test -------------------------------------------------------------------------------
+@dataclass
+class RangeTestArtists:
+    """The artists of a range-test picture: the loss against lr (``loss_ax``) and, when
+    drawn, the learning rate against the step (``lr_ax``)."""
+
+    loss_ax: Axes
+    raw: Line2D
+    smoothed: dict[str, Line2D]  # one line per smoothing convention
+    suggestions: dict[str, Line2D]  # one marker per suggestion method
+    stop: Line2D  # a vertical line where the test stopped early
+    lr_ax: Axes | None = None
+    planned: Line2D | None = None  # the whole sweep
+    taken: Line2D | None = None  # the steps taken
+
+
+def draw_range_test(ax: Axes, lr_ax: Axes | None = None) -> RangeTestArtists:
+    """Empty, labelled range-test artists on ``ax`` (and the lr-per-step panel on ``lr_ax``).
+
+    Every line has a ``gid`` ("raw", "smoothed-debiased", "suggestion-valley", "stop",
+    "planned", "taken") so that a test or a notebook can find it in the figure.
+    """
+    (raw,) = ax.plot([], [], color=OKABE_ITO["sky_blue"], lw=1.0, alpha=0.8, gid="raw")
+    smoothed = {
+        c: ax.plot([], [], gid=f"smoothed-{c}", **SMOOTHED_STYLE[c])[0]
+        for c in SMOOTHING_CONVENTIONS
+    }
+    suggestions = {
+        m: ax.plot([], [], ls="none", ms=9, zorder=5, gid=f"suggestion-{m}", **SUGGESTION_STYLE[m])[
+            0
+        ]
+        for m in SUGGESTION_METHODS
+    }
+    (stop,) = ax.plot(
+        [],
+        [],
+        color=OKABE_ITO["black"],
+        ls=":",
+        lw=1.5,
+        gid="stop",
+        transform=ax.get_xaxis_transform(),
+    )
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    artists = RangeTestArtists(ax, raw, smoothed, suggestions, stop)
+    if lr_ax is not None:
+        (artists.planned,) = lr_ax.plot([], [], color=GREY, ls="--", label="planned", gid="planned")
+        (artists.taken,) = lr_ax.plot(
+            [], [], color=OKABE_ITO["blue"], lw=2.0, label="taken", gid="taken"
+        )
+        artists.lr_ax = lr_ax
+        lr_ax.set_xlabel("step")
+        lr_ax.set_ylabel("learning rate")
+        lr_ax.grid(alpha=0.3)
+    for line in [raw, stop, *smoothed.values(), *suggestions.values()]:
+        show(line, False)
+    return artists
+
+
+def update_range_test(
+    artists: RangeTestArtists,
+    result: RangeTestResult,
+    *,
+    beta: float | None = None,
+    debias: bool = True,
+    show_raw: bool = True,
+    show_smoothed: bool = True,
+    suggestions: Sequence[str] = SUGGESTION_METHODS,
+    conventions: bool = False,
+) -> dict[str, float]:
+    """Draw ``result`` into ``artists`` in place; return the suggestions drawn {method: lr}.
+
+    The smoothed curve is ``result.smoothed(beta, debias=debias)``; with ``conventions`` all
+    three conventions are drawn together. The suggestion markers come from
+    ``result.suggestions(beta)`` (on the debiased curve) and sit on that curve.
+    The x axis is logarithmic for an exponential sweep.
+    """
+    beta = result.beta if beta is None else beta
+    log_x = result.mode == "exp"
+    ax = artists.loss_ax
+    ax.set_xscale("log" if log_x else "linear")
+
+    artists.raw.set_data(result.lrs, result.losses)
+    show(artists.raw, show_raw, "raw loss")
+    shown = SMOOTHING_CONVENTIONS if conventions else ("debiased" if debias else "biased",)
+    curves = {}
+    for convention, line in artists.smoothed.items():
+        visible = show_smoothed and convention in shown
+        if visible:
+            curves[convention] = result.smoothed(beta, convention=convention)
+            line.set_data(result.lrs, curves[convention])
+        show(line, visible, f"{SMOOTHED_NAME[convention]} (beta={beta:.3g})")
+
+    found = result.suggestions(beta) if suggestions else {}
+    found = {m: lr for m, lr in found.items() if m in suggestions}
+    if found:
+        curve = curves["debiased"] if "debiased" in curves else result.smoothed(beta)
+        x = np.log(result.lrs) if log_x else result.lrs
+    for method, marker in artists.suggestions.items():
+        if method in found:
+            lr = found[method]
+            y = np.interp(np.log(lr) if log_x else lr, x, curve)
+            marker.set_data([lr], [y])
+        show(
+            marker, method in found, f"{SUGGESTION_NAME[method]}: {format_lr(found.get(method, 0))}"
+        )
+
+    if result.stopped_early and len(result.lrs):
+        lr = float(result.lrs[-1])
+        artists.stop.set_data([lr, lr], [0.0, 1.0])
+        why = (result.stop_reason or "stopped").split(":")[0]
+        show(artists.stop, True, f"stopped at {format_lr(lr)} ({why})")
+    else:
+        show(artists.stop, False)
+
+    if len(result.planned_lrs) >= 2:
+        ax.set_xlim(result.planned_lrs[0], result.planned_lrs[-1])
+    visible_curves = list(curves.values()) + ([result.losses] if show_raw else [])
+    limits = loss_limits(visible_curves, result.diverge_th)
+    if limits is not None:
+        ax.set_ylim(*limits)
+    ax.legend(loc="best", fontsize="small")
+    if artists.lr_ax is not None:
+        update_sweep_panel(artists, result)
+    return found
+
+
+def update_sweep_panel(artists: RangeTestArtists, result: RangeTestResult) -> None:
+    """The learning rate of every step: the planned sweep and the steps taken."""
+    planned = result.planned_lrs
+    artists.planned.set_data(np.arange(len(planned)), planned)
+    artists.taken.set_data(np.arange(len(result.lrs)), result.lrs)
+    lr_ax = artists.lr_ax
+    lr_ax.set_yscale("log" if result.mode == "exp" else "linear")
+    lr_ax.set_title(f"{result.mode} sweep", fontsize="medium")
+    lr_ax.relim()
+    lr_ax.autoscale_view()
+    lr_ax.legend(loc="upper left", fontsize="small")
+
+
+def plot_range_test(
+    result: RangeTestResult,
+    ax: Axes | None = None,
+    *,
+    beta: float | None = None,
+    debias: bool = True,
+    show_raw: bool = True,
+    show_smoothed: bool = True,
+    suggestions: Sequence[str] = SUGGESTION_METHODS,
+    conventions: bool = False,
+) -> Axes:
+    """Plot a range test: the raw loss, its EWMA, the suggestions and where it stopped.
+
+    ``beta`` (default: the test's) and ``debias`` choose the smoothing, ``conventions=True``
+    overlays all three conventions (debiased, biased, seeded); ``suggestions`` lists the
+    methods to mark ("minimum", "steep", "valley"). Returns the Axes; the lines carry gids
+    (see ``draw_range_test``).
+    """
+    if ax is None:
+        (ax,) = new_axes()
+    update_range_test(
+        draw_range_test(ax),
+        result,
+        beta=beta,
+        debias=debias,
+        show_raw=show_raw,
+        show_smoothed=show_smoothed,
+        suggestions=suggestions,
+        conventions=conventions,
+    )
+    return ax
+
+
+# -- schedules -----------------------------------------------------------------------------------
+@dataclass
+class ScheduleArtists:
+    """The lr per step on ``lr_ax`` and, when drawn, the momentum per step on ``momentum_ax``."""
+
+    lr_ax: Axes
+    lr: Line2D
+    momentum_ax: Axes | None = None
+    momentum: Line2D | None = None
+    no_momentum: Text | None = None  # shown when the schedule leaves the momentum alone
+
+
+def draw_schedule(lr_ax: Axes, momentum_ax: Axes | None = None) -> ScheduleArtists:
+    """Empty, labelled schedule artists (gids "lr" and "momentum")."""
+    (lr,) = lr_ax.plot([], [], color=OKABE_ITO["blue"], lw=2.0, gid="lr")
+    lr_ax.set_ylabel("learning rate")
+    if momentum_ax is None:
+        lr_ax.set_xlabel("step")
+    lr_ax.grid(alpha=0.3)
+    artists = ScheduleArtists(lr_ax, lr)
+    if momentum_ax is not None:
+        (artists.momentum,) = momentum_ax.plot(
+            [], [], color=OKABE_ITO["vermillion"], lw=2.0, gid="momentum"
+        )
+        artists.no_momentum = momentum_ax.text(
+            0.5, 0.5, "", transform=momentum_ax.transAxes, ha="center", va="center"
+        )
+        artists.momentum_ax = momentum_ax
+        momentum_ax.set_ylabel("momentum")
+        momentum_ax.set_xlabel("step")
+        momentum_ax.grid(alpha=0.3)
+    return artists
+
+
+def update_schedule(artists: ScheduleArtists, schedule: Schedule) -> None:
+    """Draw ``schedule.lr`` (and ``schedule.momentum``) against the step, in place."""
+    steps = np.arange(len(schedule))
+    artists.lr.set_data(steps, schedule.lr)
+    artists.lr_ax.set_title(f"{schedule.name}, {len(schedule)} steps", fontsize="medium")
+    artists.lr_ax.relim()
+    artists.lr_ax.autoscale_view()
+    if artists.momentum_ax is None:
+        return
+    if schedule.momentum is None:
+        artists.momentum.set_data([], [])
+        artists.no_momentum.set_text("this schedule leaves the momentum alone")
+    else:
+        artists.momentum.set_data(steps, schedule.momentum)
+        artists.no_momentum.set_text("")
+        artists.momentum_ax.relim()
+        artists.momentum_ax.autoscale_view()
+
+
+def plot_schedule(
+    schedule: Schedule, ax: Axes | None = None, momentum_ax: Axes | None = None
+) -> Axes:
+    """Plot a schedule's lr per step; with no ``ax``, a new figure with the momentum below."""
+    if ax is None:
+        ax, momentum_ax = new_axes(2, figsize=(6.0, 5.0), sharex=True)
+    update_schedule(draw_schedule(ax, momentum_ax), schedule)
+    return ax
+
+
+# -- training runs -------------------------------------------------------------------------------
+@dataclass
+class TrainingArtists:
+    """Per run (by name): the training loss per step and the validation metric per epoch."""
+
+    loss_ax: Axes
+    val_ax: Axes
+    loss: dict[str, Line2D]
+    val: dict[str, Line2D]
+
+
+def draw_training(
+    loss_ax: Axes, val_ax: Axes, names: Sequence[str], metric: str = "accuracy"
+) -> TrainingArtists:
+    """Empty lines for the runs ``names`` (gids "loss-<name>", "val-<name>"), one colour each.
+
+    ``metric`` ("accuracy" or "loss") labels the validation panel.
+    """
+    loss, val = {}, {}
+    for name, color in zip(names, RUN_COLORS, strict=False):
+        (loss[name],) = loss_ax.plot([], [], color=color, lw=1.0, label=name, gid=f"loss-{name}")
+        (val[name],) = val_ax.plot(
+            [], [], color=color, lw=2.0, marker="o", ms=4, label=name, gid=f"val-{name}"
+        )
+    loss_ax.set_xlabel("step")
+    loss_ax.set_ylabel("training loss")
+    loss_ax.set_yscale("log")
+    val_ax.set_xlabel("epoch")
+    val_ax.set_ylabel(f"validation {metric}")
+    for ax in (loss_ax, val_ax):
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize="small")
+    return TrainingArtists(loss_ax, val_ax, loss, val)
+
+
+def update_training(
+    artists: TrainingArtists, name: str, loss: np.ndarray, val: np.ndarray | None = None
+) -> None:
+    """Draw run ``name``: its training loss per step, and its validation metric per epoch."""
+    artists.loss[name].set_data(np.arange(len(loss)), loss)
+    artists.loss_ax.relim()
+    artists.loss_ax.autoscale_view()
+    if val is not None:
+        artists.val[name].set_data(np.arange(1, len(val) + 1), val)
+        artists.val_ax.relim()
+        artists.val_ax.autoscale_view()
+
+
+def plot_training(
+    histories: Mapping[str, History], axes: Sequence[Axes] | None = None
+) -> list[Axes]:
+    """Plot ``fit`` histories by name: training loss per step, validation accuracy per epoch
+    (the validation loss when the accuracy is NaN, as for regression). Returns both Axes."""
+    if axes is None:
+        axes = new_axes(2, figsize=(6.0, 6.0))
+    loss_ax, val_ax = axes
+    metric = validation_metric(histories.values())
+    artists = draw_training(loss_ax, val_ax, list(histories), metric)
+    for name, history in histories.items():
+        update_training(artists, name, history.loss, validation_values(history, metric))
+    loss_ax.legend(loc="best", fontsize="small")
+    val_ax.legend(loc="best", fontsize="small")
+    return [loss_ax, val_ax]
+
+
+def validation_metric(histories: Iterable[History]) -> str:
+    """ "accuracy" when some history has a finite validation accuracy, else "loss"."""
+    for history in histories:
+        if np.any(np.isfinite(history.val_accuracy)):
+            return "accuracy"
+    return "loss"
+
+
+def validation_values(history: History, metric: str) -> np.ndarray:
+    return history.val_accuracy if metric == "accuracy" else history.val_loss
