@@ -1,0 +1,112 @@
+"""A matplotlib figure inside a widget layout, with the backend chosen automatically.
+
+- ``"ipympl"``: the figure's canvas *is* an ipywidget (``ipympl.backend_nbagg.Canvas``); a
+  redraw is ``draw_idle()``, which only tells the front-end to fetch a new image. Interactive
+  (zoom, pan) in JupyterLab and Notebook 7.
+- ``"inline"``: a plain Agg figure rendered to PNG into an ``ipywidgets.Image`` on every redraw.
+  Works wherever ipywidgets do (VS Code, nbconvert, a front-end without ipympl).
+
+``backend=None`` picks ipympl when it is installed. The figure is never registered with pyplot:
+``plt.show()`` does not show it again and ``plt.get_fignums()`` does not grow, and pyplot's own
+backend is left as it was.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import math
+import sys
+import time
+
+import ipywidgets
+import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from ..core.checks import check_choice
+
+BACKENDS = ("ipympl", "inline")
+
+
+def ipympl_available() -> bool:
+    return importlib.util.find_spec("ipympl") is not None
+
+
+def resolve_backend(backend: str | None) -> str:
+    """``"ipympl"`` or ``"inline"``; None picks ipympl when it is installed."""
+    if backend is None:
+        return "ipympl" if ipympl_available() else "inline"
+    check_choice("backend", backend, BACKENDS)
+    if backend == "ipympl" and not ipympl_available():
+        raise ValueError("backend='ipympl' needs the ipympl package; use backend='inline'")
+    return backend
+
+
+def import_ipympl() -> tuple[type, type]:
+    """ipympl's ``Canvas`` and ``FigureManager`` classes.
+
+    ``import ipympl`` calls ``matplotlib.use("module://ipympl.backend_nbagg")`` when matplotlib
+    is already imported, which would switch pyplot's backend under the learner's feet
+    (``%matplotlib inline`` figures would turn into widgets). We put the backend back.
+    """
+    if "ipympl.backend_nbagg" not in sys.modules:
+        before = matplotlib.get_backend()
+        fallback = matplotlib.rcParams["backend_fallback"]
+        importlib.import_module("ipympl.backend_nbagg")
+        if matplotlib.get_backend() != before:
+            matplotlib.use(before)
+        matplotlib.rcParams["backend_fallback"] = fallback
+    from ipympl.backend_nbagg import Canvas, FigureManager
+
+    return Canvas, FigureManager
+
+
+class FigureView:
+    """A ``Figure`` (``.figure``) and the widget that shows it (``.widget``).
+
+    Call ``draw()`` after changing artists; ``close()`` when the figure is replaced or its
+    widget closes. While training, redraw only when ``due()``: at most every ``min_interval``
+    seconds, and never spending more than a third of the time drawing (a PNG render can take
+    longer than a training step).
+    """
+
+    def __init__(self, figsize: tuple[float, float], backend: str | None = None) -> None:
+        self.backend = resolve_backend(backend)
+        self.min_interval = 0.2
+        self._last_end = -math.inf
+        self._last_cost = 0.0
+        self.figure = Figure(figsize=figsize, layout="constrained")
+        if self.backend == "ipympl":
+            Canvas, FigureManager = import_ipympl()
+            canvas = Canvas(self.figure)
+            FigureManager(canvas, 0)  # handles the front-end's messages (resize, zoom, ...)
+            canvas.header_visible = False
+            self.widget = canvas
+        else:
+            FigureCanvasAgg(self.figure)
+            self.widget = ipywidgets.Image(format="png")
+
+    def draw(self) -> None:
+        """Show the figure's current state: ask the front-end to redraw, or render the PNG."""
+        start = time.perf_counter()
+        if self.backend == "ipympl":
+            self.figure.canvas.draw_idle()
+        else:
+            png = io.BytesIO()
+            self.figure.savefig(png, format="png")
+            self.widget.value = png.getvalue()
+        self._last_end = time.perf_counter()
+        self._last_cost = self._last_end - start
+
+    def due(self) -> bool:
+        """Whether a live redraw is due (see the class docstring)."""
+        wait = max(self.min_interval, 2.0 * self._last_cost)
+        return time.perf_counter() - self._last_end >= wait
+
+    def close(self) -> None:
+        """Close the widget (and ipympl's toolbar widget); the figure is then garbage."""
+        toolbar = getattr(self.widget, "toolbar", None)
+        self.widget.close()
+        if toolbar is not None:
+            toolbar.close()

@@ -1,0 +1,99 @@
+"""Run long work (a range test, training) from Python or from a Run button.
+
+- ``run()`` does the work now, in the caller's thread, and raises what it raises (after
+  showing the message in the widget): for scripts, tests and notebook cells.
+- The Run button calls ``start()``: the same work in a background thread, so the notebook
+  stays responsive while the progress bar moves and the plot updates. Errors are shown in the
+  message box, never as a traceback (the exception is kept in ``error`` for debugging).
+- Stop sets a flag; the work reads ``stop_requested`` (the training callback returns it).
+- While a run is going on, another Run click is ignored and ``run()`` raises RuntimeError.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import ipywidgets
+
+from .messages import MessageBox
+
+
+class Runner:
+    """Run / Stop buttons, a progress bar, and the thread for ``work()``."""
+
+    def __init__(self, work: Callable[[], None], message: MessageBox) -> None:
+        self.work = work
+        self.message = message
+        self.run_button = ipywidgets.Button(description="Run", button_style="primary", icon="play")
+        self.stop_button = ipywidgets.Button(description="Stop", icon="stop", disabled=True)
+        self.progress = ipywidgets.IntProgress(value=0, min=0, max=1)
+        self.widget = ipywidgets.HBox([self.run_button, self.stop_button, self.progress])
+        self.run_button.on_click(lambda _: self.start())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._busy = False
+
+    @property
+    def running(self) -> bool:
+        return self._busy
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def stop(self) -> None:
+        """Ask the running work to stop after its current step."""
+        self._stop.set()
+
+    def set_progress(self, done: int, total: int | None = None) -> None:
+        if total is not None:
+            self.progress.max = max(total, 1)
+        self.progress.value = min(done, self.progress.max)
+
+    def run(self) -> None:
+        """Do the work now; raise RuntimeError if a run is already going on."""
+        if not self._claim():
+            raise RuntimeError("a run is already going on: press Stop or wait for it to end")
+        self._execute(reraise=True)
+
+    def start(self) -> bool:
+        """Do the work in a background thread; False (and nothing done) if already running."""
+        if not self._claim():
+            return False
+        self.thread = threading.Thread(target=self._execute, name="lrwidgets-run", daemon=True)
+        self.thread.start()
+        return True
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the background run to end."""
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+    def _claim(self) -> bool:
+        with self._lock:
+            if self._busy:
+                return False
+            self._busy = True
+            return True
+
+    def _execute(self, reraise: bool = False) -> None:
+        self._stop.clear()
+        self.error = None
+        self.message.clear()
+        self.run_button.disabled = True
+        self.stop_button.disabled = False
+        try:
+            self.work()
+        except Exception as error:
+            self.error = error
+            self.message.show_error(error)
+            if reraise:
+                raise
+        finally:
+            self.run_button.disabled = False
+            self.stop_button.disabled = True
+            self._busy = False

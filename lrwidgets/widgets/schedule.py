@@ -1,0 +1,275 @@
+"""ScheduleWidget: turn a learning rate into a one-cycle, cyclical or constant schedule.
+
+Every schedule comes from ``lrwidgets.core`` (``one_cycle``, ``cyclic``, ``constant``), which
+match PyTorch's OneCycleLR and CyclicLR step for step; the text box shows the PyTorch code
+(``Schedule.to_code()``) for exactly the schedule drawn.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any
+
+import ipywidgets
+import traitlets
+
+from ..core import SUGGESTION_METHODS, Schedule, constant, cyclic, one_cycle
+from ..core.checks import check_choice, check_int
+from ..core.schedules import ANNEAL_STRATEGIES
+from ..plots import draw_schedule, update_schedule
+from ..training import RangeTestResult
+from .base import LRWidget
+from .controls import STYLE, apply_defaults, log_slider, set_log_value
+from .range_test import RangeTestWidget
+
+# (label, value): the value is the cyclic ``mode`` for the three CyclicLR policies.
+POLICIES = (
+    ("one-cycle", "one_cycle"),
+    ("cyclic: triangular", "triangular"),
+    ("cyclic: triangular2", "triangular2"),
+    ("cyclic: exp_range", "exp_range"),
+    ("constant", "constant"),
+)
+# PyTorch's momentum defaults differ between the two schedulers.
+MOMENTA = {"one_cycle": (0.85, 0.95), "cyclic": (0.8, 0.9)}
+
+
+def family(policy: str) -> str:
+    return policy if policy in ("one_cycle", "constant") else "cyclic"
+
+
+class ScheduleWidget(LRWidget):
+    """Pick a schedule and its parameters; see the lr and momentum of every step.
+
+    ``w.schedule`` is the Schedule the controls describe (None while they describe none: the
+    message says why), ``w.code`` shows its ``to_code()``.
+
+    ``range_test`` links the peak learning rate (``max_lr``, and ``lr`` for a constant
+    schedule) to a range test: with a RangeTestWidget it follows that widget's
+    ``suggested_lr`` (move beta or pick another method there, the schedule here follows); with
+    a RangeTestResult it is set once. ``suggestion`` pins the method ("minimum", "steep",
+    "valley") instead of following the range-test widget's choice; a result uses "valley"
+    when it is None.
+
+    Keyword arguments set the controls (``policy``, ``max_lr``, ``base_lr``, ``pct_start``,
+    ...). The defaults are PyTorch's, except ``step_size_up`` (a quarter of ``total_steps``,
+    so two whole cycles show) and ``gamma`` (0.999, so exp_range differs from triangular).
+    The two momentum sliders take PyTorch's defaults of the chosen scheduler
+    (0.85/0.95 one-cycle, 0.8/0.9 cyclic) when the policy changes family.
+    """
+
+    schedule = traitlets.Instance(Schedule, allow_none=True)
+
+    CONTROLS = (
+        "policy",
+        "max_lr",
+        "base_lr",
+        "lr",
+        "pct_start",
+        "anneal_strategy",
+        "div_factor",
+        "final_div_factor",
+        "three_phase",
+        "step_size_up",
+        "step_size_down",
+        "gamma",
+        "base_momentum",
+        "max_momentum",
+    )
+
+    def __init__(
+        self,
+        total_steps: int = 1000,
+        *,
+        range_test: RangeTestWidget | RangeTestResult | None = None,
+        suggestion: str | None = None,
+        backend: str | None = None,
+        **defaults: Any,
+    ) -> None:
+        super().__init__()
+        total_steps = check_int("total_steps", total_steps, minimum=1)
+        if suggestion is not None:
+            check_choice("suggestion", suggestion, SUGGESTION_METHODS)
+        if range_test is not None and not isinstance(
+            range_test, (RangeTestWidget, RangeTestResult)
+        ):
+            raise TypeError(
+                "range_test must be a RangeTestWidget, a RangeTestResult or None, "
+                f"got {type(range_test).__name__}"
+            )
+        self.range_test, self.suggestion = range_test, suggestion
+        self._quiet = False
+        self._setup((6.5, 4.5), backend)
+
+        def text(kind: type, value: float, name: str) -> ipywidgets.ValueWidget:
+            return kind(value, description=name, style=STYLE, layout={"width": "220px"})
+
+        def slider(value: float, name: str, low: float, high: float) -> ipywidgets.FloatSlider:
+            return ipywidgets.FloatSlider(
+                value, min=low, max=high, step=0.01, description=name, continuous_update=False
+            )
+
+        self.policy = ipywidgets.Dropdown(options=POLICIES, description="policy", style=STYLE)
+        self.total_steps = text(ipywidgets.IntText, total_steps, "total_steps")
+        self.max_lr = log_slider("max_lr", 0.01, low=-6, high=1)
+        self.base_lr = log_slider("base_lr", 0.001, low=-6, high=1)
+        self.lr = log_slider("lr", 0.01, low=-6, high=1)
+        self.pct_start = slider(0.3, "pct_start", 0.01, 0.99)
+        self.anneal_strategy = ipywidgets.ToggleButtons(
+            options=ANNEAL_STRATEGIES, description="anneal_strategy", style=STYLE
+        )
+        self.div_factor = text(ipywidgets.FloatText, 25.0, "div_factor")
+        self.final_div_factor = text(ipywidgets.FloatText, 1e4, "final_div_factor")
+        self.three_phase = ipywidgets.Checkbox(False, description="three_phase")
+        self.step_size_up = text(ipywidgets.IntText, max(1, total_steps // 4), "step_size_up")
+        self.step_size_down = text(ipywidgets.IntText, 0, "step_size_down (0: same)")
+        self.gamma = text(ipywidgets.FloatText, 0.999, "gamma")
+        self.base_momentum = slider(MOMENTA["one_cycle"][0], "base_momentum", 0.0, 0.999)
+        self.max_momentum = slider(MOMENTA["one_cycle"][1], "max_momentum", 0.0, 0.999)
+        self.code = ipywidgets.Textarea(
+            disabled=True, layout={"width": "100%", "height": "90px"}, description="PyTorch"
+        )
+        self.artists = draw_schedule(*self.figure.subplots(2, 1, sharex=True))
+
+        self.uses = {
+            "one_cycle": (
+                self.max_lr,
+                self.pct_start,
+                self.anneal_strategy,
+                self.div_factor,
+                self.final_div_factor,
+                self.three_phase,
+                self.base_momentum,
+                self.max_momentum,
+            ),
+            "cyclic": (
+                self.base_lr,
+                self.max_lr,
+                self.step_size_up,
+                self.step_size_down,
+                self.base_momentum,
+                self.max_momentum,
+            ),
+            "exp_range": (self.gamma,),
+            "constant": (self.lr,),
+        }
+        with self.quiet():
+            apply_defaults(self, defaults, self.CONTROLS)
+            if "base_momentum" not in defaults and "max_momentum" not in defaults:
+                self._momentum_defaults(self.policy.value)
+        self.policy.observe(self._policy_changed, "value")
+        for name in ("total_steps", *self.CONTROLS[1:]):
+            getattr(self, name).observe(self._rebuild, "value")
+        if isinstance(range_test, RangeTestWidget):
+            range_test.observe(self._follow, names=["suggestions", "suggested_lr"])
+
+        self.controls = ipywidgets.VBox()
+        self.children = [
+            ipywidgets.HBox([self.policy, self.total_steps]),
+            self.controls,
+            self.message,
+            self.view.widget,
+            self.code,
+        ]
+        self._show_controls()
+        self._follow()
+        self._rebuild()
+
+    @contextmanager
+    def quiet(self):
+        """Change several controls and rebuild once, afterwards."""
+        self._quiet = True
+        try:
+            yield
+        finally:
+            self._quiet = False
+
+    def build(self) -> Schedule:
+        """The Schedule the controls describe; ValueError/TypeError if they describe none."""
+        policy, steps = self.policy.value, self.total_steps.value
+        if policy == "constant":
+            return constant(steps, self.lr.value)
+        momenta = dict(base_momentum=self.base_momentum.value, max_momentum=self.max_momentum.value)
+        if policy == "one_cycle":
+            return one_cycle(
+                steps,
+                self.max_lr.value,
+                pct_start=self.pct_start.value,
+                anneal_strategy=self.anneal_strategy.value,
+                div_factor=self.div_factor.value,
+                final_div_factor=self.final_div_factor.value,
+                three_phase=self.three_phase.value,
+                **momenta,
+            )
+        return cyclic(
+            steps,
+            self.base_lr.value,
+            self.max_lr.value,
+            step_size_up=self.step_size_up.value,
+            step_size_down=self.step_size_down.value or None,
+            mode=policy,
+            gamma=self.gamma.value,
+            **momenta,
+        )
+
+    def _rebuild(self, change: dict | None = None) -> None:
+        """Rebuild the schedule, its plot and its code; or explain why there is none."""
+        if self._quiet:
+            return
+        try:
+            schedule = self.build()
+        except (ValueError, TypeError) as error:
+            self.message.show_error(error)
+            self.schedule = None
+            self.code.value = ""
+            return
+        self.message.clear()
+        self.schedule = schedule
+        self.code.value = schedule.to_code()
+        with self.draw_lock:
+            update_schedule(self.artists, schedule)
+            self.view.draw()
+
+    def _policy_changed(self, change: dict) -> None:
+        with self.quiet():
+            if family(change["new"]) != family(change["old"]):
+                self._momentum_defaults(change["new"])
+        self._show_controls()
+        self._rebuild()
+
+    def _momentum_defaults(self, policy: str) -> None:
+        if family(policy) in MOMENTA:
+            self.base_momentum.value, self.max_momentum.value = MOMENTA[family(policy)]
+
+    def _show_controls(self) -> None:
+        """Only the parameters of the chosen policy are on screen."""
+        policy = self.policy.value
+        shown = list(self.uses[family(policy)])
+        if policy == "exp_range":
+            shown += self.uses["exp_range"]
+        for row in self.controls.children:
+            row.close()  # the rows, not the controls in them
+        self.controls.children = [
+            ipywidgets.HBox(shown[i : i + 3]) for i in range(0, len(shown), 3)
+        ]
+
+    def _follow(self, change: dict | None = None) -> None:
+        """Set the peak learning rate from the linked range test, when it suggests one."""
+        source = self.range_test
+        if isinstance(source, RangeTestResult):
+            lr = source.suggestions().get(self.suggestion or "valley")
+        elif isinstance(source, RangeTestWidget):
+            lr = source.suggestions.get(self.suggestion) if self.suggestion else source.suggested_lr
+        else:
+            return
+        if lr is None:
+            return
+        with self.quiet():
+            set_log_value(self.max_lr, "max_lr", lr)
+            set_log_value(self.lr, "lr", lr)
+        self._rebuild()
+
+    def close(self) -> None:
+        if isinstance(self.range_test, RangeTestWidget):
+            self.range_test.unobserve(self._follow, names=["suggestions", "suggested_lr"])
+        super().close()

@@ -1,0 +1,248 @@
+"""TrainingWidget: train with a schedule next to a constant learning rate, from the same start.
+
+Every run builds the same initial model (``problem.make_model(seed)``) and sees the batches in
+the same order (``fit(..., seed=seed)``), so the curves differ only by their learning rates.
+The training loss is drawn live; the validation curve of a run appears when the run ends
+(``fit`` measures it once per epoch and returns it in its History).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+import ipywidgets
+import numpy as np
+
+from ..core import Schedule
+from ..core.checks import check_choice
+from ..plots import draw_training, format_lr, update_training, validation_values
+from ..training import History, fit, steps_per_epoch
+from ..training.optimizers import OPTIMIZERS, make_optimizer
+from ..training.problems import PROBLEMS, Problem, get_problem
+from .base import LRWidget
+from .controls import STYLE, apply_defaults, log_slider, set_log_value
+from .schedule import ScheduleWidget
+
+
+def peak_lr(schedule: Schedule) -> float:
+    """The learning rate a schedule is built around: its ``max_lr`` (or a constant's ``lr``)."""
+    return schedule.params["max_lr"] if "max_lr" in schedule.params else schedule.params["lr"]
+
+
+def format_number(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def results_table(histories: Mapping[str, History], metric: str) -> str:
+    """An HTML table of each run's last numbers: training loss of the last step, validation
+    loss and ``metric`` after the last epoch, and why it stopped early (if it did)."""
+    head = ["run", "steps", "last training loss", "validation loss"]
+    if metric == "accuracy":
+        head.append("validation accuracy")
+    head.append("stopped early")
+    rows = []
+    for name, h in histories.items():
+        cells = [name, str(len(h.loss)), format_number(h.loss[-1]) if len(h.loss) else "-"]
+        cells.append(format_number(h.val_loss[-1]) if len(h.val_loss) else "-")
+        if metric == "accuracy":
+            cells.append(format_number(h.val_accuracy[-1]) if len(h.val_accuracy) else "-")
+        cells.append(h.stop_reason or "")
+        rows.append("".join(f"<td>{html.escape(c)}</td>" for c in cells))
+    header = "".join(f"<th>{c}</th>" for c in head)
+    body = "".join(f"<tr>{row}</tr>" for row in rows)
+    return f'<table class="lrwidgets-results"><tr>{header}</tr>{body}</table>'
+
+
+class TrainingWidget(LRWidget):
+    """Train ``problem`` with a schedule and with a constant learning rate, and compare.
+
+    ``schedule``: a ScheduleWidget (its ``total_steps`` is kept equal to this widget's number
+    of steps, and the constant ``lr`` follows its peak learning rate), a Schedule (its length
+    must be epochs x steps per epoch), or None (constant learning rates only).
+    With ``neighbours`` checked, the constant lr x 3 and / 3 are trained too.
+
+    Keyword arguments set the controls: ``optimizer_name``, ``batch_size``, ``lr``,
+    ``neighbours``, ``seed``. After ``run()``: ``w.histories`` maps each run's name to its
+    History, and ``w.table`` shows their last numbers. ``run()`` raises on bad settings (the
+    message also shows in the widget); the Run button only shows it.
+    """
+
+    CONTROLS = ("optimizer_name", "batch_size", "lr", "neighbours", "seed")
+
+    def __init__(
+        self,
+        problem: str = "digits-mlp",
+        *,
+        schedule: ScheduleWidget | Schedule | None = None,
+        epochs: int = 10,
+        backend: str | None = None,
+        **defaults: Any,
+    ) -> None:
+        super().__init__()
+        check_choice("problem", problem, PROBLEMS)
+        if schedule is not None and not isinstance(schedule, (ScheduleWidget, Schedule)):
+            raise TypeError(
+                "schedule must be a ScheduleWidget, a Schedule or None, "
+                f"got {type(schedule).__name__}"
+            )
+        self.schedule = schedule
+        self.histories: dict[str, History] = {}
+        self._problems: dict[str, Problem] = {}
+        self._setup((10.0, 3.8), backend)
+        self._setup_runner(self._train)
+
+        self.problem = ipywidgets.Dropdown(
+            options=PROBLEMS, value=problem, description="problem", style=STYLE
+        )
+        self.optimizer_name = ipywidgets.Dropdown(
+            options=OPTIMIZERS, value="sgd_momentum", description="optimizer", style=STYLE
+        )
+        self.epochs = ipywidgets.IntText(epochs, description="epochs", style=STYLE)
+        self.batch_size = ipywidgets.IntText(64, description="batch_size", style=STYLE)
+        self.lr = log_slider("lr", 0.01, low=-6, high=1)
+        self.lr.description = "constant lr"
+        self.neighbours = ipywidgets.Checkbox(False, description="also lr x 3 and lr / 3")
+        self.seed = ipywidgets.IntText(0, description="seed", style=STYLE)
+        self.steps_info = ipywidgets.HTML()
+        self.table = ipywidgets.HTML()
+        self.axes = self.figure.subplots(1, 2)
+
+        self.batch_size.value = self._get_problem(problem).batch_size
+        apply_defaults(self, defaults, self.CONTROLS)
+        self.problem.observe(self._problem_changed, "value")
+        for control in (self.epochs, self.batch_size):
+            control.observe(self._sync_steps, "value")
+        if isinstance(schedule, ScheduleWidget):
+            schedule.observe(self._follow, "schedule")
+        self._sync_steps()
+        self._follow()
+
+        row = ipywidgets.HBox
+        self.children = [
+            row([self.problem, self.optimizer_name, self.seed]),
+            row([self.epochs, self.batch_size, self.steps_info]),
+            row([self.lr, self.neighbours]),
+            self.runner.widget,
+            self.message,
+            self.view.widget,
+            self.table,
+        ]
+        self.view.draw()
+
+    # -- running ----------------------------------------------------------------------------------
+    def run(self) -> dict[str, History]:
+        """Train every run now (blocking); return ``w.histories``."""
+        self.runner.run()
+        return self.histories
+
+    def runs(self) -> dict[str, Schedule | float]:
+        """What will be trained, by name: the schedule (if any) and the constant lr(s)."""
+        runs: dict[str, Schedule | float] = {}
+        schedule = self._current_schedule()
+        if schedule is not None:
+            runs[schedule.name] = schedule
+        lr = self.lr.value
+        runs[f"constant {format_lr(lr)}"] = lr
+        if self.neighbours.value:
+            runs[f"constant {format_lr(3 * lr)} (x 3)"] = 3 * lr
+            runs[f"constant {format_lr(lr / 3)} (/ 3)"] = lr / 3
+        return runs
+
+    def _train(self) -> None:
+        problem = self._get_problem(self.problem.value)
+        per_run = self.epochs.value * steps_per_epoch(problem.train_data, self.batch_size.value)
+        runs = self.runs()
+        metric = "accuracy" if problem.task == "classification" else "loss"
+        self.runner.set_progress(0, per_run * len(runs))
+        with self.draw_lock:
+            for ax in self.axes:
+                ax.cla()
+            self.artists = draw_training(*self.axes, list(runs), metric)
+            self.view.draw()
+        self.histories = {}
+        self.table.value = ""
+        for i, (name, schedule) in enumerate(runs.items()):
+            if self.runner.stop_requested:
+                break
+            model = problem.make_model(self.seed.value)
+            history = fit(
+                model,
+                problem.train_data,
+                problem.loss_fn,
+                make_optimizer(self.optimizer_name.value, model.parameters()),
+                epochs=self.epochs.value,
+                schedule=schedule,
+                val_data=problem.val_data,
+                batch_size=self.batch_size.value,
+                seed=self.seed.value,
+                progress=False,
+                callback=self._live(name, offset=i * per_run),
+            )
+            self.histories[name] = history
+            with self.draw_lock:
+                update_training(
+                    self.artists, name, history.loss, validation_values(history, metric)
+                )
+                self.view.draw()
+            self.table.value = results_table(self.histories, metric)
+
+    def _live(self, name: str, offset: int):
+        """The callback of one run: progress, live loss curve, and the Stop button."""
+        losses: list[float] = []
+
+        def callback(step: int, lr: float, loss: float) -> bool:
+            losses.append(loss)
+            self.runner.set_progress(offset + step + 1)
+            if self.view.due():
+                with self.draw_lock:
+                    update_training(self.artists, name, np.array(losses))
+                    self.view.draw()
+            return self.runner.stop_requested
+
+        return callback
+
+    # -- keeping in step with the schedule --------------------------------------------------------
+    def _current_schedule(self) -> Schedule | None:
+        if isinstance(self.schedule, ScheduleWidget):
+            if self.schedule.schedule is None:
+                raise ValueError("the schedule widget shows no valid schedule: fix it first")
+            return self.schedule.schedule
+        return self.schedule
+
+    def _get_problem(self, name: str) -> Problem:
+        if name not in self._problems:
+            self._problems[name] = get_problem(name)
+        return self._problems[name]
+
+    def _problem_changed(self, change: dict) -> None:
+        self.batch_size.value = self._get_problem(change["new"]).batch_size
+        self._sync_steps()
+
+    def _sync_steps(self, change: dict | None = None) -> None:
+        """Show the steps per run; a linked ScheduleWidget gets exactly that many steps."""
+        problem = self._get_problem(self.problem.value)
+        try:
+            per_epoch = steps_per_epoch(problem.train_data, self.batch_size.value)
+        except (ValueError, TypeError) as error:
+            self.message.show_error(error)
+            return
+        self.message.clear()
+        total = self.epochs.value * per_epoch
+        self.steps_info.value = f"= {total} steps ({per_epoch} per epoch)"
+        if isinstance(self.schedule, ScheduleWidget) and total >= 1:
+            self.schedule.total_steps.value = total
+
+    def _follow(self, change: dict | None = None) -> None:
+        """The constant lr follows the schedule's peak learning rate."""
+        schedule = self.schedule
+        if isinstance(schedule, ScheduleWidget):
+            schedule = schedule.schedule
+        if schedule is not None:
+            set_log_value(self.lr, "lr", peak_lr(schedule))
+
+    def close(self) -> None:
+        if isinstance(self.schedule, ScheduleWidget):
+            self.schedule.unobserve(self._follow, "schedule")
+        super().close()
