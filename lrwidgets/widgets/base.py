@@ -19,6 +19,7 @@ class LRWidget(ipywidgets.VBox):
 
     view: FigureView
     runner: Runner | None = None
+    CONTROLS: tuple[str, ...] = ()  # the controls keyword arguments can set
 
     def _setup(self, figsize: tuple[float, float], backend: str | None) -> None:
         self.view = FigureView(figsize, backend)
@@ -33,12 +34,28 @@ class LRWidget(ipywidgets.VBox):
         self.progress = self.runner.progress
 
     def close(self) -> None:
-        """Stop a run, then close the figure and every control of this widget."""
+        """Stop a run, then close the figure and every control of this widget.
+
+        Closing twice is harmless (ipywidgets also calls ``close`` when a widget is deleted).
+        """
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
+        for other, handler, names in getattr(self, "_links", []):
+            other.unobserve(handler, names)
         if self.runner is not None:
             self.runner.stop()
             if self.runner.thread is not threading.current_thread():
                 self.runner.join(timeout=30)
-        self.view.close()
-        for child in self.children:
-            close_tree(child)
+        if hasattr(self, "view"):
+            self.view.close()
+        hidden = [getattr(self, name) for name in self.CONTROLS if hasattr(self, name)]
+        for part in [*self.children, *hidden]:  # a control can be off screen (ScheduleWidget)
+            close_tree(part)
+        self.layout.close()
         super().close()
+
+    def _link(self, other: ipywidgets.Widget, handler, names: list[str]) -> None:
+        """Observe another widget until this one closes."""
+        other.observe(handler, names)
+        self._links = [*getattr(self, "_links", []), (other, handler, names)]

@@ -18,6 +18,7 @@ import io
 import math
 import sys
 import time
+import warnings
 
 import ipywidgets
 import matplotlib
@@ -25,6 +26,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..core.checks import check_choice
+from .controls import close_tree
 
 BACKENDS = ("ipympl", "inline")
 
@@ -80,7 +82,11 @@ class FigureView:
         if self.backend == "ipympl":
             Canvas, FigureManager = import_ipympl()
             canvas = Canvas(self.figure)
-            FigureManager(canvas, 0)  # handles the front-end's messages (resize, zoom, ...)
+            with warnings.catch_warnings():  # ipympl's Toolbar passes traitlets an extra argument
+                warnings.filterwarnings(
+                    "ignore", "Passing unrecognized arguments", DeprecationWarning
+                )
+                FigureManager(canvas, 0)  # handles the front-end's messages (resize, zoom, ...)
             canvas.header_visible = False
             self.widget = canvas
         else:
@@ -107,6 +113,6 @@ class FigureView:
     def close(self) -> None:
         """Close the widget (and ipympl's toolbar widget); the figure is then garbage."""
         toolbar = getattr(self.widget, "toolbar", None)
-        self.widget.close()
+        close_tree(self.widget)
         if toolbar is not None:
-            toolbar.close()
+            close_tree(toolbar)

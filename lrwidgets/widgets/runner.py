@@ -74,18 +74,19 @@ class Runner:
             self.thread.join(timeout)
 
     def _claim(self) -> bool:
+        """Become the one run going on (False if there is one already)."""
         with self._lock:
             if self._busy:
                 return False
             self._busy = True
-            return True
-
-    def _execute(self, reraise: bool = False) -> None:
-        self._stop.clear()
+        self._stop.clear()  # here, not in the thread: a Stop right after Run must count
         self.error = None
         self.message.clear()
         self.run_button.disabled = True
         self.stop_button.disabled = False
+        return True
+
+    def _execute(self, reraise: bool = False) -> None:
         try:
             self.work()
         except Exception as error:

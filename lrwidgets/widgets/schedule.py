@@ -161,7 +161,7 @@ class ScheduleWidget(LRWidget):
         for name in ("total_steps", *self.CONTROLS[1:]):
             getattr(self, name).observe(self._rebuild, "value")
         if isinstance(range_test, RangeTestWidget):
-            range_test.observe(self._follow, names=["suggestions", "suggested_lr"])
+            self._link(range_test, self._follow, ["suggestions", "suggested_lr"])
 
         self.controls = ipywidgets.VBox()
         self.children = [
@@ -248,7 +248,8 @@ class ScheduleWidget(LRWidget):
         if policy == "exp_range":
             shown += self.uses["exp_range"]
         for row in self.controls.children:
-            row.close()  # the rows, not the controls in them
+            row.layout.close()  # the rows, not the controls in them
+            row.close()
         self.controls.children = [
             ipywidgets.HBox(shown[i : i + 3]) for i in range(0, len(shown), 3)
         ]
@@ -268,8 +269,3 @@ class ScheduleWidget(LRWidget):
             set_log_value(self.max_lr, "max_lr", lr)
             set_log_value(self.lr, "lr", lr)
         self._rebuild()
-
-    def close(self) -> None:
-        if isinstance(self.range_test, RangeTestWidget):
-            self.range_test.unobserve(self._follow, names=["suggestions", "suggested_lr"])
-        super().close()

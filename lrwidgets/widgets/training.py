@@ -115,7 +115,7 @@ class TrainingWidget(LRWidget):
         for control in (self.epochs, self.batch_size):
             control.observe(self._sync_steps, "value")
         if isinstance(schedule, ScheduleWidget):
-            schedule.observe(self._follow, "schedule")
+            self._link(schedule, self._follow, ["schedule"])
         self._sync_steps()
         self._follow()
 
@@ -241,8 +241,3 @@ class TrainingWidget(LRWidget):
             schedule = schedule.schedule
         if schedule is not None:
             set_log_value(self.lr, "lr", peak_lr(schedule))
-
-    def close(self) -> None:
-        if isinstance(self.schedule, ScheduleWidget):
-            self.schedule.unobserve(self._follow, "schedule")
-        super().close()
