@@ -1,0 +1,189 @@
+"""lrwidgets.plots on results, schedules and histories built from arrays (no training)."""
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from lrwidgets import plots
+from lrwidgets.core import constant, lr_sweep, one_cycle
+from lrwidgets.training import History, RangeTestResult
+
+
+def curve(mode: str = "exp", n: int = 60, stop: int | None = None) -> RangeTestResult:
+    """A range-test-like curve: flat, a valley around lr=1e-2, then a blow-up."""
+    planned = lr_sweep(1e-5, 1.0, n, mode)
+    x = np.log10(planned)
+    rng = np.random.default_rng(0)
+    losses = 1.0 + 0.5 * np.tanh(-(x + 3)) + np.exp(3 * (x + 1)) + 0.05 * rng.standard_normal(n)
+    taken = n if stop is None else stop
+    return RangeTestResult(
+        lrs=planned[:taken],
+        losses=losses[:taken],
+        planned_lrs=planned,
+        mode=mode,
+        stopped_early=stop is not None,
+        stop_reason=None if stop is None else "diverged: smoothed loss 9 > 4 x best 2",
+    )
+
+
+def by_gid(ax, gid):
+    (line,) = [line for line in ax.lines if line.get_gid() == gid]
+    return line
+
+
+def legend_texts(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+@pytest.fixture
+def ax():
+    return Figure().add_subplot()
+
+
+def test_raw_and_smoothed_lines_hold_the_results_numbers(ax):
+    result = curve()
+    plots.plot_range_test(result, ax, beta=0.9)
+    raw = by_gid(ax, "raw")
+    np.testing.assert_array_equal(raw.get_xdata(), result.lrs)
+    np.testing.assert_array_equal(raw.get_ydata(), result.losses)
+    smoothed = by_gid(ax, "smoothed-debiased")
+    np.testing.assert_array_equal(smoothed.get_ydata(), result.smoothed(0.9))
+    assert smoothed.get_visible() and not by_gid(ax, "smoothed-biased").get_visible()
+    assert ax.get_xscale() == "log"
+    assert ax.get_xlabel() == "learning rate" and ax.get_ylabel() == "loss"
+
+
+def test_biased_curve_and_all_three_conventions(ax):
+    result = curve()
+    artists = plots.draw_range_test(ax)
+    plots.update_range_test(artists, result, beta=0.95, debias=False)
+    biased = artists.smoothed["biased"]
+    assert biased.get_visible() and not artists.smoothed["debiased"].get_visible()
+    np.testing.assert_array_equal(biased.get_ydata(), result.smoothed(0.95, debias=False))
+    plots.update_range_test(artists, result, beta=0.95, conventions=True)
+    for convention, line in artists.smoothed.items():
+        assert line.get_visible()
+        np.testing.assert_array_equal(
+            line.get_ydata(), result.smoothed(0.95, convention=convention)
+        )
+
+
+def test_suggestion_markers_sit_at_the_suggestions_on_the_curve(ax):
+    result = curve()
+    artists = plots.draw_range_test(ax)
+    found = plots.update_range_test(artists, result, beta=0.8)
+    assert found == result.suggestions(0.8)
+    smoothed = result.smoothed(0.8)
+    for method, lr in found.items():
+        marker = artists.suggestions[method]
+        assert marker.get_xdata()[0] == lr
+        y = marker.get_ydata()[0]
+        assert smoothed.min() <= y <= smoothed.max()
+        assert any(plots.format_lr(lr) in text for text in legend_texts(ax))
+    plots.update_range_test(artists, result, suggestions=("valley",))
+    assert artists.suggestions["valley"].get_visible()
+    assert not artists.suggestions["steep"].get_visible()
+    assert all("steep" not in text for text in legend_texts(ax))
+
+
+def test_hidden_lines_leave_the_legend(ax):
+    artists = plots.draw_range_test(ax)
+    plots.update_range_test(artists, curve(), show_raw=False, show_smoothed=False)
+    assert not artists.raw.get_visible()
+    assert not any(line.get_visible() for line in artists.smoothed.values())
+    assert "raw loss" not in legend_texts(ax)
+
+
+def test_early_stop_is_marked_where_the_test_stopped(ax):
+    result = curve(stop=40)
+    plots.plot_range_test(result, ax)
+    stop = by_gid(ax, "stop")
+    assert stop.get_visible()
+    assert list(stop.get_xdata()) == [result.lrs[-1]] * 2
+    assert any(text.startswith("stopped at") and "diverged" in text for text in legend_texts(ax))
+    plots.plot_range_test(curve(), ax2 := Figure().add_subplot())
+    assert not by_gid(ax2, "stop").get_visible()
+
+
+def test_linear_sweep_gets_linear_axes_and_the_lr_panel_shows_the_sweep():
+    figure = Figure()
+    ax, lr_ax = figure.subplots(1, 2)
+    artists = plots.draw_range_test(ax, lr_ax)
+    for mode, scale in (("linear", "linear"), ("exp", "log")):
+        result = curve(mode, stop=30)
+        plots.update_range_test(artists, result)
+        assert ax.get_xscale() == scale and lr_ax.get_yscale() == scale
+        np.testing.assert_array_equal(artists.planned.get_ydata(), result.planned_lrs)
+        np.testing.assert_array_equal(artists.taken.get_ydata(), result.lrs)
+        assert ax.get_xlim() == pytest.approx((result.planned_lrs[0], result.planned_lrs[-1]))
+
+
+def test_loss_limits_keep_the_blow_up_out_of_view():
+    curve_ = np.array([2.0, 1.5, 1.0, 0.5, 0.6, 50.0, np.inf])
+    low, high = plots.loss_limits([curve_], diverge_th=4.0)
+    assert low < 0.5 and 2.0 < high < 50.0
+    assert plots.loss_limits([np.array([np.nan, np.inf])], 4.0) is None
+
+
+def test_plot_without_axes_makes_a_pyplot_figure_and_result_plot_delegates():
+    result = curve()
+    before = plt.get_fignums()
+    ax = result.plot(beta=0.5, suggestions=())
+    try:
+        assert len(plt.get_fignums()) == len(before) + 1
+        np.testing.assert_array_equal(
+            by_gid(ax, "smoothed-debiased").get_ydata(), result.smoothed(0.5)
+        )
+        assert not any(line.get_visible() for line in ax.lines if "suggestion" in line.get_gid())
+    finally:
+        plt.close(ax.figure)
+
+
+def test_schedule_plot_shows_lr_and_momentum_per_step():
+    schedule = one_cycle(200, 0.1)
+    figure = Figure()
+    lr_ax, momentum_ax = figure.subplots(2, 1)
+    artists = plots.draw_schedule(lr_ax, momentum_ax)
+    plots.update_schedule(artists, schedule)
+    np.testing.assert_array_equal(artists.lr.get_xdata(), np.arange(200))
+    np.testing.assert_array_equal(artists.lr.get_ydata(), schedule.lr)
+    np.testing.assert_array_equal(artists.momentum.get_ydata(), schedule.momentum)
+    assert lr_ax.get_ylim()[1] >= 0.1
+    plots.update_schedule(artists, constant(50, 0.01))
+    assert len(artists.momentum.get_xdata()) == 0
+    assert "leaves the momentum" in artists.no_momentum.get_text()
+
+
+def test_training_plot_draws_each_history():
+    def history(scale):
+        return History(
+            lr=np.full(20, 0.1),
+            momentum=np.full(20, 0.9),
+            loss=scale * np.linspace(2, 1, 20),
+            val_loss=scale * np.array([1.5, 1.0]),
+            val_accuracy=np.array([0.5, 0.7]) / scale,
+            steps_per_epoch=10,
+        )
+
+    histories = {"a": history(1.0), "b": history(2.0)}
+    figure = Figure()
+    loss_ax, val_ax = plots.plot_training(histories, figure.subplots(1, 2))
+    for name, h in histories.items():
+        np.testing.assert_array_equal(by_gid(loss_ax, f"loss-{name}").get_ydata(), h.loss)
+        np.testing.assert_array_equal(by_gid(val_ax, f"val-{name}").get_ydata(), h.val_accuracy)
+        np.testing.assert_array_equal(by_gid(val_ax, f"val-{name}").get_xdata(), [1, 2])
+    assert val_ax.get_ylabel() == "validation accuracy"
+    for h in histories.values():
+        h.val_accuracy = np.full(2, np.nan)  # regression: the validation loss instead
+    _, val_ax = plots.plot_training(histories, Figure().subplots(1, 2))
+    assert val_ax.get_ylabel() == "validation loss"
+    np.testing.assert_array_equal(by_gid(val_ax, "val-b").get_ydata(), histories["b"].val_loss)
+
+
+def test_colours_come_from_the_okabe_ito_palette(ax):
+    plots.plot_range_test(curve(), ax, conventions=True)
+    palette = {c.lower() for c in plots.OKABE_ITO.values()}
+    for line in ax.lines:
+        assert matplotlib.colors.to_hex(line.get_color()) in palette

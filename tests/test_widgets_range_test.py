@@ -1,0 +1,241 @@
+"""RangeTestWidget driven from Python: set controls, run, look at w.result and the figure."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from lrwidgets.core import lr_sweep
+from lrwidgets.training import range_test
+from lrwidgets.training.problems import get_problem
+from lrwidgets.widgets import RangeTestWidget
+
+
+def regression(n: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(n, 3, generator=g)
+    y = X @ torch.tensor([1.0, -2.0, 0.5]) + 0.1 * torch.randn(n, generator=g)
+    return X, y[:, None]
+
+
+class Counted(nn.Module):
+    """A linear model that counts its forward calls (and can be slowed down)."""
+
+    def __init__(self, delay: float = 0.0):
+        super().__init__()
+        torch.manual_seed(0)
+        self.linear = nn.Linear(3, 1)
+        self.calls = 0
+        self.delay = delay
+
+    def forward(self, x):
+        self.calls += 1
+        if self.delay:
+            time.sleep(self.delay)
+        return self.linear(x)
+
+
+def widget(backend="ipympl", delay=0.0, **defaults):
+    model = Counted(delay)
+    defaults = {"num_iter": 30, "start_lr": 1e-4, "end_lr": 1.0, "batch_size": 16} | defaults
+    return RangeTestWidget(model=model, data=regression(), backend=backend, **defaults), model
+
+
+def by_gid(figure, gid):
+    (line,) = [line for ax in figure.axes for line in ax.lines if line.get_gid() == gid]
+    return line
+
+
+@pytest.fixture
+def ran():
+    w, model = widget()
+    w.run()
+    yield w, model
+    w.close()
+
+
+def test_run_draws_the_result_of_range_test_with_the_controls_values(ran):
+    w, model = ran
+    result = w.result
+    assert result.steps == 30 or result.stopped_early
+    np.testing.assert_array_equal(result.planned_lrs, lr_sweep(1e-4, 1.0, 30, "exp"))
+    np.testing.assert_array_equal(by_gid(w.figure, "raw").get_ydata(), result.losses)
+    np.testing.assert_array_equal(
+        by_gid(w.figure, "smoothed-debiased").get_ydata(), result.smoothed()
+    )
+    np.testing.assert_array_equal(by_gid(w.figure, "taken").get_ydata(), result.lrs)
+    assert w.progress.value == result.steps
+    assert w.message.value == ""
+
+
+def test_the_custom_model_is_left_untouched():
+    w, model = widget()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    w.run()
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key])
+    w.close()
+
+
+@pytest.mark.parametrize("backend", ["ipympl", "inline"])
+def test_beta_resmooths_the_stored_losses_without_training(backend):
+    w, model = widget(backend)
+    w.run()
+    calls, image = model.calls, bytes(getattr(w.view.widget, "value", b""))
+    w.beta.value = 0.9
+    assert model.calls == calls
+    line = by_gid(w.figure, "smoothed-debiased")
+    np.testing.assert_array_equal(line.get_ydata(), w.result.smoothed(0.9))
+    assert w.suggestions == w.result.suggestions(0.9)
+    assert w.suggested_lr == w.result.suggestions(0.9)["valley"]
+    if backend == "inline":
+        assert bytes(w.view.widget.value) not in (image, b"")  # a new PNG
+    w.close()
+
+
+def test_smoothing_checkboxes(ran):
+    w, model = ran
+    calls = model.calls
+    w.debias.value = False
+    biased = by_gid(w.figure, "smoothed-biased")
+    assert biased.get_visible() and not by_gid(w.figure, "smoothed-debiased").get_visible()
+    np.testing.assert_array_equal(biased.get_ydata(), w.result.smoothed(w.beta.value, debias=False))
+    w.show_conventions.value = True
+    for convention in ("debiased", "biased", "seeded"):
+        line = by_gid(w.figure, f"smoothed-{convention}")
+        assert line.get_visible()
+        expected = w.result.smoothed(w.beta.value, convention=convention)
+        np.testing.assert_array_equal(line.get_ydata(), expected)
+    w.show_raw.value = False
+    assert not by_gid(w.figure, "raw").get_visible()
+    w.show_smoothed.value = False
+    assert not by_gid(w.figure, "smoothed-seeded").get_visible()
+    assert model.calls == calls
+
+
+def test_suggestion_markers_and_the_suggested_lr(ran):
+    w, _ = ran
+    found = w.result.suggestions(w.beta.value)
+    assert found, "the curve is long enough for every method"
+    for method, lr in found.items():
+        assert by_gid(w.figure, f"suggestion-{method}").get_xdata()[0] == lr
+    seen = []
+    w.observe(lambda change: seen.append(change["new"]), "suggested_lr")
+    for method in ("minimum", "steep", "valley"):
+        w.suggestion_method.value = method
+        assert w.suggested_lr == found[method]
+    assert seen[-1] == found["valley"]
+    assert "valley" in w.summary.value
+
+
+def test_mode_toggle_changes_the_sweep_and_the_axes(ran):
+    w, _ = ran
+    loss_ax, lr_ax = w.figure.axes
+    assert loss_ax.get_xscale() == "log" and lr_ax.get_yscale() == "log"
+    w.mode.value = "linear"
+    w.run()
+    assert w.result.mode == "linear"
+    np.testing.assert_array_equal(
+        by_gid(w.figure, "planned").get_ydata(), lr_sweep(1e-4, 1.0, 30, "linear")
+    )
+    assert loss_ax.get_xscale() == "linear" and lr_ax.get_yscale() == "linear"
+
+
+def test_invalid_settings_show_a_message_and_keep_the_result(ran):
+    w, _ = ran
+    result = w.result
+    w.start_lr.value = 10.0
+    with pytest.raises(ValueError, match="start_lr must be < end_lr"):
+        w.run()
+    assert "start_lr must be &lt; end_lr" in w.message.value
+    assert w.result is result
+    w.run_button.click()  # the button: the same check, no exception out of the thread
+    w.runner.join(10)
+    assert isinstance(w.runner.error, ValueError)
+    assert "start_lr must be &lt; end_lr" in w.message.value
+    assert w.result is result and not w.runner.running
+    w.start_lr.value = 1e-4
+    w.run()
+    assert w.message.value == "" and w.result is not result
+
+
+def test_the_run_button_runs_in_the_background_and_stop_stops_it():
+    w, model = widget(delay=0.01, num_iter=400)
+    result = w.result
+    assert w.runner.start()
+    assert w.runner.running and w.run_button.disabled
+    deadline = time.monotonic() + 20
+    while w.progress.value < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    thread = w.runner.thread
+    assert not w.runner.start(), "a second Run while running starts nothing"
+    w.run_button.click()
+    assert w.runner.thread is thread
+    with pytest.raises(RuntimeError, match="already going on"):
+        w.run()
+    w.stop_button.click()
+    w.runner.join(20)
+    assert not thread.is_alive() and not w.runner.running
+    assert w.result is not result
+    assert w.result.stop_reason == "stopped by callback"
+    assert 3 <= w.result.steps < 400
+    assert model.calls == w.result.steps  # one run, one forward per step
+    w.close()
+
+
+def test_the_plot_updates_while_the_test_runs():
+    w, _ = widget()
+    w.view.min_interval = 0.0
+    seen = []
+    draw = w.view.draw
+    w.view.draw = lambda: (seen.append(len(by_gid(w.figure, "raw").get_xdata())), draw())
+    w.run()
+    assert len(seen) > 3 and seen == sorted(seen) and seen[-1] == w.result.steps
+    w.close()
+
+
+def test_a_built_in_problem_runs_what_range_test_runs():
+    w = RangeTestWidget("quadratic", backend="ipympl", num_iter=20, seed=3, optimizer_name="sgd")
+    assert w.batch_size.value == get_problem("quadratic").batch_size
+    w.run()
+    problem = get_problem("quadratic")
+    model = problem.make_model(3)
+    expected = range_test(
+        model,
+        problem.train_data,
+        problem.loss_fn,
+        torch.optim.SGD(model.parameters(), lr=1e-3),
+        num_iter=20,
+        seed=3,
+        batch_size=problem.batch_size,
+        progress=False,
+    )
+    np.testing.assert_array_equal(w.result.losses, expected.losses)
+    w.problem.value = "digits-mlp"
+    assert w.batch_size.value == get_problem("digits-mlp").batch_size
+    w.close()
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="beta must be in"):
+        widget(beta=1.5)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'betta'"):
+        widget(betta=0.9)
+    with pytest.raises(ValueError, match="problem must be one of"):
+        RangeTestWidget("mnist", backend="inline")
+    with pytest.raises(ValueError, match="both model= and data="):
+        RangeTestWidget(model=Counted(), backend="inline")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        RangeTestWidget(backend="qt")
+
+
+def test_close_closes_the_figure_and_every_control():
+    w, _ = widget()
+    canvas, beta, run_button = w.view.widget, w.beta, w.run_button
+    w.close()
+    for part in (w, canvas, canvas.toolbar, beta, run_button, beta.layout):
+        assert part.comm is None
+    assert not any(t.name == "lrwidgets-run" and t.is_alive() for t in threading.enumerate())

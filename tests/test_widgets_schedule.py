@@ -1,0 +1,144 @@
+"""ScheduleWidget: the schedule is core's for the controls' values, and it follows a range test."""
+
+import numpy as np
+import pytest
+import torch
+
+from lrwidgets.core import cyclic, one_cycle
+from lrwidgets.training import range_test
+from lrwidgets.widgets import RangeTestWidget, ScheduleWidget
+
+
+def assert_same(schedule, expected):
+    assert schedule.name == expected.name and schedule.params == expected.params
+    np.testing.assert_array_equal(schedule.lr, expected.lr)
+    if expected.momentum is None:
+        assert schedule.momentum is None
+    else:
+        np.testing.assert_array_equal(schedule.momentum, expected.momentum)
+
+
+def by_gid(figure, gid):
+    (line,) = [line for ax in figure.axes for line in ax.lines if line.get_gid() == gid]
+    return line
+
+
+def shown_controls(w):
+    return [control for row in w.controls.children for control in row.children]
+
+
+@pytest.fixture
+def w():
+    widget = ScheduleWidget(total_steps=300, backend="ipympl")
+    yield widget
+    widget.close()
+
+
+def test_one_cycle_is_cores_with_the_controls_values_and_its_code(w):
+    w.max_lr.value = 0.3
+    w.pct_start.value = 0.25
+    w.anneal_strategy.value = "linear"
+    w.three_phase.value = True
+    expected = one_cycle(
+        300,
+        0.3,
+        pct_start=0.25,
+        anneal_strategy="linear",
+        div_factor=w.div_factor.value,
+        final_div_factor=w.final_div_factor.value,
+        three_phase=True,
+        base_momentum=w.base_momentum.value,
+        max_momentum=w.max_momentum.value,
+    )
+    assert_same(w.schedule, expected)
+    assert w.code.value == expected.to_code()
+    np.testing.assert_array_equal(by_gid(w.figure, "lr").get_ydata(), expected.lr)
+    np.testing.assert_array_equal(by_gid(w.figure, "momentum").get_ydata(), expected.momentum)
+
+
+def test_cyclic_policies_take_pytorchs_momentum_defaults_and_their_own_controls(w):
+    assert (w.base_momentum.value, w.max_momentum.value) == (0.85, 0.95)
+    w.policy.value = "triangular2"
+    assert (w.base_momentum.value, w.max_momentum.value) == (0.8, 0.9)
+    assert w.gamma not in shown_controls(w) and w.step_size_up in shown_controls(w)
+    w.step_size_up.value = 40
+    w.step_size_down.value = 20
+    expected = cyclic(300, w.base_lr.value, w.max_lr.value, 40, 20, "triangular2", w.gamma.value)
+    assert_same(w.schedule, expected)
+    w.policy.value = "exp_range"
+    assert w.gamma in shown_controls(w)
+    w.step_size_down.value = 0  # 0 means "as step_size_up"
+    expected = cyclic(300, w.base_lr.value, w.max_lr.value, 40, None, "exp_range", w.gamma.value)
+    assert_same(w.schedule, expected)
+    w.policy.value = "one_cycle"
+    assert (w.base_momentum.value, w.max_momentum.value) == (0.85, 0.95)
+
+
+def test_constant_has_no_momentum(w):
+    w.policy.value = "constant"
+    w.lr.value = 0.02
+    assert shown_controls(w) == [w.lr]
+    assert w.schedule.momentum is None and np.all(w.schedule.lr == 0.02)
+    assert len(by_gid(w.figure, "momentum").get_xdata()) == 0
+    assert w.code.value == w.schedule.to_code()
+
+
+def test_invalid_combinations_show_a_message_and_no_schedule(w):
+    w.policy.value = "triangular"
+    w.base_lr.value = 0.1
+    w.max_lr.value = 0.01
+    assert w.schedule is None and w.code.value == ""
+    assert "max_lr must be &gt;= base_lr" in w.message.value
+    w.max_lr.value = 0.5
+    assert w.schedule is not None and w.message.value == ""
+    w.total_steps.value = 0
+    assert w.schedule is None and "total_steps must be an integer &gt;= 1" in w.message.value
+    w.total_steps.value = 1  # a cycle can be one step long, one-cycle cannot
+    assert len(w.schedule) == 1
+    w.policy.value = "one_cycle"
+    assert w.schedule is None and "total_steps must be an integer &gt;= 2" in w.message.value
+
+
+def test_max_lr_follows_the_range_test_widgets_suggestion():
+    X = torch.randn(64, 3, generator=torch.Generator().manual_seed(0))
+    y = X.sum(1, keepdim=True)
+    rt = RangeTestWidget(
+        model=torch.nn.Linear(3, 1), data=(X, y), backend="ipympl", num_iter=40, end_lr=1.0
+    )
+    sw = ScheduleWidget(total_steps=200, range_test=rt, backend="ipympl")
+    default = sw.max_lr.value
+    rt.run()
+    assert sw.max_lr.value == rt.suggested_lr != default
+    assert sw.schedule.params["max_lr"] == rt.suggested_lr
+    rt.beta.value = 0.5
+    assert sw.max_lr.value == rt.result.suggestions(0.5)["valley"]
+    rt.suggestion_method.value = "minimum"
+    assert sw.max_lr.value == rt.result.suggestions(0.5)["minimum"]
+    pinned = ScheduleWidget(total_steps=200, range_test=rt, suggestion="steep", backend="inline")
+    assert pinned.max_lr.value == rt.suggestions["steep"]
+    rt.beta.value = 0.8
+    assert pinned.max_lr.value == rt.result.suggestions(0.8)["steep"]
+    assert sw.max_lr.value == rt.result.suggestions(0.8)["minimum"]
+    for widget in (pinned, sw, rt):
+        widget.close()
+
+
+def test_a_range_test_result_sets_max_lr_once():
+    X = torch.randn(64, 3, generator=torch.Generator().manual_seed(1))
+    result = range_test(
+        torch.nn.Linear(3, 1), (X, X.sum(1, keepdim=True)), num_iter=40, progress=False
+    )
+    w = ScheduleWidget(total_steps=100, range_test=result, backend="inline")
+    assert w.max_lr.value == result.suggestion("valley")
+    w.close()
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="policy must be one of"):
+        ScheduleWidget(policy="cosine", backend="inline")
+    with pytest.raises(ValueError, match="pct_start must be in"):
+        ScheduleWidget(pct_start=1.5, backend="inline")
+    with pytest.raises(TypeError, match="range_test must be"):
+        ScheduleWidget(range_test=0.1, backend="inline")
+    with pytest.raises(ValueError, match="suggestion must be one of"):
+        ScheduleWidget(suggestion="lowest", backend="inline")

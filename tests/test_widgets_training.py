@@ -1,0 +1,117 @@
+"""TrainingWidget: the runs, their Histories, the table, and the link to a ScheduleWidget."""
+
+import re
+
+import numpy as np
+import pytest
+
+from lrwidgets.core import constant, one_cycle
+from lrwidgets.training import steps_per_epoch
+from lrwidgets.training.problems import get_problem
+from lrwidgets.widgets import ScheduleWidget, TrainingWidget
+
+QUADRATIC = get_problem("quadratic")
+STEPS = 2 * steps_per_epoch(QUADRATIC.train_data, QUADRATIC.batch_size)  # two epochs
+
+
+def table_rows(w):
+    rows = re.findall(r"<tr>(.*?)</tr>", w.table.value)
+    return [re.findall(r"<td>(.*?)</td>", row) for row in rows[1:]]
+
+
+def by_gid(figure, gid):
+    (line,) = [line for ax in figure.axes for line in ax.lines if line.get_gid() == gid]
+    return line
+
+
+def test_schedule_and_constant_runs_their_histories_and_the_table():
+    schedule = one_cycle(STEPS, 0.05)
+    w = TrainingWidget("quadratic", schedule=schedule, epochs=2, backend="inline", neighbours=True)
+    assert w.lr.value == 0.05  # the constant lr starts at the schedule's peak
+    w.lr.value = 0.01
+    histories = w.run()
+    assert list(histories) == list(w.runs()) and len(histories) == 4
+    np.testing.assert_array_equal(histories["OneCycleLR"].lr, schedule.lr)
+    for name, lr in [("constant 0.01", 0.01), ("constant 0.03 (x 3)", 0.03)]:
+        np.testing.assert_allclose(histories[name].lr, lr)
+    rows = table_rows(w)
+    assert [row[0] for row in rows] == list(histories)
+    for row, h in zip(rows, histories.values(), strict=True):
+        assert row[1:4] == [str(len(h.loss)), f"{h.loss[-1]:.4g}", f"{h.val_loss[-1]:.4g}"]
+    for name, h in histories.items():
+        np.testing.assert_array_equal(by_gid(w.figure, f"loss-{name}").get_ydata(), h.loss)
+        np.testing.assert_array_equal(by_gid(w.figure, f"val-{name}").get_ydata(), h.val_loss)
+    assert w.progress.value == 4 * STEPS
+    w.close()
+
+
+def test_every_run_starts_from_the_same_model_and_batch_order():
+    w = TrainingWidget("quadratic", schedule=constant(STEPS, 0.01), epochs=2, backend="ipympl")
+    histories = w.run()
+    assert list(histories) == ["constant", "constant 0.01"]
+    np.testing.assert_array_equal(histories["constant"].loss, histories["constant 0.01"].loss)
+    w.seed.value = 1
+    other = w.run()["constant"].loss
+    assert not np.array_equal(other, histories["constant"].loss)
+    w.close()
+
+
+def test_a_linked_schedule_widget_gets_the_step_count_and_gives_the_lr():
+    sw = ScheduleWidget(total_steps=5, backend="ipympl")
+    w = TrainingWidget("quadratic", schedule=sw, epochs=2, backend="ipympl")
+    assert sw.total_steps.value == STEPS
+    w.epochs.value = 3
+    w.batch_size.value = 64
+    assert sw.total_steps.value == 3 * steps_per_epoch(QUADRATIC.train_data, 64)
+    sw.max_lr.value = 0.2
+    assert w.lr.value == 0.2
+    histories = w.run()
+    np.testing.assert_array_equal(histories["OneCycleLR"].lr, sw.schedule.lr)
+    sw.policy.value = "triangular"
+    sw.base_lr.value = 0.5  # > max_lr: no valid schedule
+    with pytest.raises(ValueError, match="no valid schedule"):
+        w.run()
+    assert "no valid schedule" in w.message.value
+    w.close()
+    sw.close()
+
+
+def test_a_schedule_of_the_wrong_length_is_explained():
+    w = TrainingWidget("quadratic", schedule=one_cycle(10, 0.1), epochs=2, backend="ipympl")
+    with pytest.raises(ValueError, match="schedule has 10 steps"):
+        w.run()
+    assert f"total_steps={STEPS}" in w.message.value
+    assert w.histories == {}
+    w.close()
+
+
+def test_classification_shows_the_validation_accuracy():
+    w = TrainingWidget("digits-mlp", epochs=1, backend="ipympl")
+    histories = w.run()
+    (h,) = histories.values()
+    assert w.figure.axes[1].get_ylabel() == "validation accuracy"
+    (row,) = table_rows(w)
+    assert row[4] == f"{h.val_accuracy[-1]:.4g}"
+    np.testing.assert_array_equal(by_gid(w.figure, f"val-{row[0]}").get_ydata(), h.val_accuracy)
+    w.close()
+
+
+def test_stop_ends_the_runs():
+    w = TrainingWidget("digits-mlp", epochs=30, backend="ipympl", neighbours=True)
+    total = 3 * 30 * steps_per_epoch(get_problem("digits-mlp").train_data, 64)
+    assert w.runner.start()
+    w.stop_button.click()
+    w.runner.join(60)
+    assert not w.runner.running and w.runner.error is None
+    assert sum(len(h.loss) for h in w.histories.values()) < total
+    assert all(h.stop_reason == "stopped by callback" for h in w.histories.values())
+    w.close()
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="problem must be one of"):
+        TrainingWidget("imagenet", backend="inline")
+    with pytest.raises(TypeError, match="schedule must be"):
+        TrainingWidget(schedule="one-cycle", backend="inline")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'learning_rate'"):
+        TrainingWidget(learning_rate=0.1, backend="inline")
