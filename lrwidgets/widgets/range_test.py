@@ -101,6 +101,8 @@ class RangeTestWidget(LRWidget):
         self.beta = ipywidgets.FloatSlider(
             0.98, min=0.0, max=0.999, step=0.001, readout_format=".3f", description="beta"
         )
+        # Live while dragging with ipympl (a few ms a change); on release for the PNG fallback.
+        self.beta.continuous_update = self.view.backend == "ipympl"
         self.debias = ipywidgets.Checkbox(True, description="debias (divide by 1 - beta^t)")
         self.show_raw = ipywidgets.Checkbox(True, description="raw loss")
         self.show_smoothed = ipywidgets.Checkbox(True, description="smoothed loss")
