@@ -3,7 +3,8 @@ the loss on held-out data.
 
 Defaults:
 
-- ``optimizer=None``: ``torch.optim.SGD(model.parameters(), lr, momentum=0.9)``.
+- ``optimizer=None``: ``torch.optim.SGD(model.parameters(), lr, momentum=0.9)``
+  (``make_optimizer("sgd_momentum", ...)``).
 - ``loss_fn=None``: ``nn.CrossEntropyLoss()`` when the targets are integer class labels (an
   integer dtype, such as int64), otherwise ``nn.MSELoss()`` (regression, float targets).
 
@@ -23,6 +24,7 @@ import torch
 from torch import nn
 
 from ..core.checks import check_int
+from .optimizers import make_optimizer
 from .state import move_optimizer_state
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -85,10 +87,6 @@ def check_common(
     check_seed(seed)
 
 
-def default_optimizer(model: nn.Module, lr: float) -> torch.optim.Optimizer:
-    return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-
-
 def is_class_labels(targets: torch.Tensor) -> bool:
     """Integer targets (int64, int32, ...) are class labels; float or bool targets are not."""
     return not (targets.is_floating_point() or targets.is_complex() or targets.dtype == torch.bool)
@@ -101,7 +99,7 @@ def place(
     state moved along) or a new default one starting at ``lr``."""
     model.to(device)
     if optimizer is None:
-        return default_optimizer(model, lr)
+        return make_optimizer("sgd_momentum", model.parameters(), lr)
     move_optimizer_state(optimizer)
     return optimizer
 
