@@ -219,6 +219,28 @@ def test_a_built_in_problem_runs_what_range_test_runs():
     w.close()
 
 
+def test_a_custom_optimizer_is_used_and_the_optimizer_choice_is_off():
+    model = Counted()
+    steps = []
+
+    class SpySGD(torch.optim.SGD):
+        def step(self, closure=None):
+            steps.append(self.param_groups[0]["lr"])
+            return super().step(closure)
+
+    optimizer = SpySGD(model.parameters(), lr=0.123)
+    w = RangeTestWidget(
+        model=model, data=regression(), optimizer=optimizer, backend="ipympl", num_iter=20
+    )
+    assert w.problem.value == "custom" and w.optimizer_name.disabled
+    w.run()
+    assert steps == list(w.result.lrs)
+    assert optimizer.param_groups[0]["lr"] == 0.123  # restored by range_test
+    w.problem.value = "quadratic"
+    assert not w.optimizer_name.disabled
+    w.close()
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="beta must be in"):
         widget(beta=1.5)

@@ -13,6 +13,23 @@ from ..core.checks import check_choice, check_int, check_number, check_positive
 STYLE = {"description_width": "initial"}
 
 
+def row(*children: ipywidgets.Widget) -> ipywidgets.HBox:
+    """Controls side by side, wrapping onto the next line in a narrow notebook."""
+    return ipywidgets.HBox(list(children), layout={"flex_flow": "row wrap"})
+
+
+def number_box(kind: type, description: str, value: float) -> ipywidgets.ValueWidget:
+    """An IntText or FloatText just wide enough for its description and a number."""
+    width = f"{100 + 7 * len(description)}px"
+    return kind(value, description=description, style=STYLE, layout={"width": width})
+
+
+def toggle(description: str, options: tuple[str, ...]) -> ipywidgets.ToggleButtons:
+    return ipywidgets.ToggleButtons(
+        options=options, description=description, style=STYLE | {"button_width": "70px"}
+    )
+
+
 def log_slider(
     description: str, value: float, low: int = -8, high: int = 2
 ) -> ipywidgets.FloatLogSlider:

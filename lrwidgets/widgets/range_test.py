@@ -23,7 +23,7 @@ from ..training import RangeTestResult, range_test
 from ..training.optimizers import OPTIMIZERS, make_optimizer
 from ..training.problems import PROBLEMS, Problem, get_problem
 from .base import LRWidget
-from .controls import STYLE, apply_defaults, log_slider
+from .controls import STYLE, apply_defaults, log_slider, number_box, row, toggle
 
 CUSTOM = "custom"
 
@@ -83,7 +83,7 @@ class RangeTestWidget(LRWidget):
             raise ValueError("loss_fn= and optimizer= go with model= and data=")
         self.model, self.data, self.loss_fn, self.optimizer = model, data, loss_fn, optimizer
         self._problems: dict[str, Problem] = {}
-        self._setup((10.0, 3.8), backend)
+        self._setup((6.5, 5.2), backend)
         self._setup_runner(self._range_test)
 
         choices = ([CUSTOM] if model is not None else []) + list(PROBLEMS)
@@ -91,13 +91,13 @@ class RangeTestWidget(LRWidget):
         self.optimizer_name = ipywidgets.Dropdown(
             options=OPTIMIZERS, value="sgd_momentum", description="optimizer", style=STYLE
         )
-        self.mode = ipywidgets.ToggleButtons(options=SWEEP_MODES, description="mode", style=STYLE)
+        self.mode = toggle("mode", SWEEP_MODES)
         self.start_lr = log_slider("start_lr", 1e-7)
         self.end_lr = log_slider("end_lr", 10.0)
-        self.num_iter = ipywidgets.IntText(100, description="num_iter", style=STYLE)
-        self.batch_size = ipywidgets.IntText(64, description="batch_size", style=STYLE)
-        self.diverge_th = ipywidgets.FloatText(4.0, description="diverge_th", style=STYLE)
-        self.seed = ipywidgets.IntText(0, description="seed", style=STYLE)
+        self.num_iter = number_box(ipywidgets.IntText, "num_iter", 100)
+        self.batch_size = number_box(ipywidgets.IntText, "batch_size", 64)
+        self.diverge_th = number_box(ipywidgets.FloatText, "diverge_th", 4.0)
+        self.seed = number_box(ipywidgets.IntText, "seed", 0)
         self.beta = ipywidgets.FloatSlider(
             0.98, min=0.0, max=0.999, step=0.001, readout_format=".3f", description="beta"
         )
@@ -112,7 +112,7 @@ class RangeTestWidget(LRWidget):
         )
         self.summary = ipywidgets.HTML()
 
-        loss_ax, lr_ax = self.figure.subplots(1, 2, width_ratios=[2, 1])
+        loss_ax, lr_ax = self.figure.subplots(2, 1, height_ratios=[2.2, 1])
         self.artists = draw_range_test(loss_ax, lr_ax)
 
         self.problem.value = (
@@ -127,17 +127,16 @@ class RangeTestWidget(LRWidget):
         self.show_conventions.observe(self._restyle, "value")
         self.suggestion_method.observe(self._pick_suggestion, "value")
 
-        row = ipywidgets.HBox
         self.children = [
-            row([self.problem, self.optimizer_name, self.mode]),
-            row([self.start_lr, self.end_lr]),
-            row([self.num_iter, self.batch_size, self.diverge_th, self.seed]),
+            row(self.problem, self.optimizer_name, self.mode),
+            row(self.start_lr, self.end_lr),
+            row(self.num_iter, self.batch_size, self.diverge_th, self.seed),
             self.runner.widget,
             self.message,
             self.view.widget,
-            row([self.beta, self.debias]),
-            row([self.show_raw, self.show_smoothed, self.show_conventions]),
-            row([self.suggestion_method, self.summary]),
+            row(self.beta, self.debias),
+            row(self.show_raw, self.show_smoothed, self.show_conventions),
+            row(self.suggestion_method, self.summary),
         ]
         self.view.draw()
 

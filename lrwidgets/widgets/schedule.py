@@ -19,7 +19,7 @@ from ..core.schedules import ANNEAL_STRATEGIES
 from ..plots import draw_schedule, update_schedule
 from ..training import RangeTestResult
 from .base import LRWidget
-from .controls import STYLE, apply_defaults, log_slider, set_log_value
+from .controls import STYLE, apply_defaults, log_slider, number_box, row, set_log_value, toggle
 from .range_test import RangeTestWidget
 
 # (label, value): the value is the cyclic ``mode`` for the three CyclicLR policies.
@@ -101,29 +101,30 @@ class ScheduleWidget(LRWidget):
         self._quiet = False
         self._setup((6.5, 4.5), backend)
 
-        def text(kind: type, value: float, name: str) -> ipywidgets.ValueWidget:
-            return kind(value, description=name, style=STYLE, layout={"width": "220px"})
-
         def slider(value: float, name: str, low: float, high: float) -> ipywidgets.FloatSlider:
             return ipywidgets.FloatSlider(
-                value, min=low, max=high, step=0.01, description=name, continuous_update=False
+                value,
+                min=low,
+                max=high,
+                step=0.01,
+                description=name,
+                continuous_update=False,
+                style=STYLE,
             )
 
         self.policy = ipywidgets.Dropdown(options=POLICIES, description="policy", style=STYLE)
-        self.total_steps = text(ipywidgets.IntText, total_steps, "total_steps")
+        self.total_steps = number_box(ipywidgets.IntText, "total_steps", total_steps)
         self.max_lr = log_slider("max_lr", 0.01, low=-6, high=1)
         self.base_lr = log_slider("base_lr", 0.001, low=-6, high=1)
         self.lr = log_slider("lr", 0.01, low=-6, high=1)
         self.pct_start = slider(0.3, "pct_start", 0.01, 0.99)
-        self.anneal_strategy = ipywidgets.ToggleButtons(
-            options=ANNEAL_STRATEGIES, description="anneal_strategy", style=STYLE
-        )
-        self.div_factor = text(ipywidgets.FloatText, 25.0, "div_factor")
-        self.final_div_factor = text(ipywidgets.FloatText, 1e4, "final_div_factor")
+        self.anneal_strategy = toggle("anneal_strategy", ANNEAL_STRATEGIES)
+        self.div_factor = number_box(ipywidgets.FloatText, "div_factor", 25.0)
+        self.final_div_factor = number_box(ipywidgets.FloatText, "final_div_factor", 1e4)
         self.three_phase = ipywidgets.Checkbox(False, description="three_phase")
-        self.step_size_up = text(ipywidgets.IntText, max(1, total_steps // 4), "step_size_up")
-        self.step_size_down = text(ipywidgets.IntText, 0, "step_size_down (0: same)")
-        self.gamma = text(ipywidgets.FloatText, 0.999, "gamma")
+        self.step_size_up = number_box(ipywidgets.IntText, "step_size_up", max(1, total_steps // 4))
+        self.step_size_down = number_box(ipywidgets.IntText, "step_size_down (0: same)", 0)
+        self.gamma = number_box(ipywidgets.FloatText, "gamma", 0.999)
         self.base_momentum = slider(MOMENTA["one_cycle"][0], "base_momentum", 0.0, 0.999)
         self.max_momentum = slider(MOMENTA["one_cycle"][1], "max_momentum", 0.0, 0.999)
         self.code = ipywidgets.Textarea(
@@ -165,7 +166,7 @@ class ScheduleWidget(LRWidget):
 
         self.controls = ipywidgets.VBox()
         self.children = [
-            ipywidgets.HBox([self.policy, self.total_steps]),
+            row(self.policy, self.total_steps),
             self.controls,
             self.message,
             self.view.widget,
@@ -247,12 +248,10 @@ class ScheduleWidget(LRWidget):
         shown = list(self.uses[family(policy)])
         if policy == "exp_range":
             shown += self.uses["exp_range"]
-        for row in self.controls.children:
-            row.layout.close()  # the rows, not the controls in them
-            row.close()
-        self.controls.children = [
-            ipywidgets.HBox(shown[i : i + 3]) for i in range(0, len(shown), 3)
-        ]
+        for old in self.controls.children:
+            old.layout.close()  # the rows, not the controls in them
+            old.close()
+        self.controls.children = [row(*shown[i : i + 3]) for i in range(0, len(shown), 3)]
 
     def _follow(self, change: dict | None = None) -> None:
         """Set the peak learning rate from the linked range test, when it suggests one."""

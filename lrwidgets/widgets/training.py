@@ -22,7 +22,7 @@ from ..training import History, fit, steps_per_epoch
 from ..training.optimizers import OPTIMIZERS, make_optimizer
 from ..training.problems import PROBLEMS, Problem, get_problem
 from .base import LRWidget
-from .controls import STYLE, apply_defaults, log_slider, set_log_value
+from .controls import STYLE, apply_defaults, log_slider, number_box, row, set_log_value
 from .schedule import ScheduleWidget
 
 
@@ -52,7 +52,11 @@ def results_table(histories: Mapping[str, History], metric: str) -> str:
         rows.append("".join(f"<td>{html.escape(c)}</td>" for c in cells))
     header = "".join(f"<th>{c}</th>" for c in head)
     body = "".join(f"<tr>{row}</tr>" for row in rows)
-    return f'<table class="lrwidgets-results"><tr>{header}</tr>{body}</table>'
+    style = (
+        "<style>.lrwidgets-results th, .lrwidgets-results td "
+        "{padding: 2px 10px; text-align: right}</style>"
+    )
+    return f'{style}<table class="lrwidgets-results"><tr>{header}</tr>{body}</table>'
 
 
 class TrainingWidget(LRWidget):
@@ -90,7 +94,7 @@ class TrainingWidget(LRWidget):
         self.schedule = schedule
         self.histories: dict[str, History] = {}
         self._problems: dict[str, Problem] = {}
-        self._setup((10.0, 3.8), backend)
+        self._setup((6.5, 5.5), backend)
         self._setup_runner(self._train)
 
         self.problem = ipywidgets.Dropdown(
@@ -99,15 +103,15 @@ class TrainingWidget(LRWidget):
         self.optimizer_name = ipywidgets.Dropdown(
             options=OPTIMIZERS, value="sgd_momentum", description="optimizer", style=STYLE
         )
-        self.epochs = ipywidgets.IntText(epochs, description="epochs", style=STYLE)
-        self.batch_size = ipywidgets.IntText(64, description="batch_size", style=STYLE)
+        self.epochs = number_box(ipywidgets.IntText, "epochs", epochs)
+        self.batch_size = number_box(ipywidgets.IntText, "batch_size", 64)
         self.lr = log_slider("lr", 0.01, low=-6, high=1)
         self.lr.description = "constant lr"
         self.neighbours = ipywidgets.Checkbox(False, description="also lr x 3 and lr / 3")
-        self.seed = ipywidgets.IntText(0, description="seed", style=STYLE)
+        self.seed = number_box(ipywidgets.IntText, "seed", 0)
         self.steps_info = ipywidgets.HTML()
         self.table = ipywidgets.HTML()
-        self.axes = self.figure.subplots(1, 2)
+        self.axes = self.figure.subplots(2, 1)
 
         self.batch_size.value = self._get_problem(problem).batch_size
         apply_defaults(self, defaults, self.CONTROLS)
@@ -119,11 +123,10 @@ class TrainingWidget(LRWidget):
         self._sync_steps()
         self._follow()
 
-        row = ipywidgets.HBox
         self.children = [
-            row([self.problem, self.optimizer_name, self.seed]),
-            row([self.epochs, self.batch_size, self.steps_info]),
-            row([self.lr, self.neighbours]),
+            row(self.problem, self.optimizer_name, self.seed),
+            row(self.epochs, self.batch_size, self.steps_info),
+            row(self.lr, self.neighbours),
             self.runner.widget,
             self.message,
             self.view.widget,
