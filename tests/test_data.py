@@ -14,6 +14,7 @@ from lrwidgets.training.data import (
     as_batches,
     forever,
     held_out,
+    peek,
     to_device,
 )
 
@@ -103,8 +104,9 @@ def test_loaders_and_lists_pass_through_and_cycle():
     loader = DataLoader(TensorDataset(X, y), batch_size=4)
     batches = as_batches(loader, 999).to(CPU)
     assert isinstance(batches, LoaderBatches) and len(batches) == 2
-    first = batches.first()
+    first, stream = peek(batches.epoch())
     assert torch.equal(first[0], X[:4])
+    assert [len(xb) for xb, _ in stream] == [4, 2]  # the first batch is still in front
     stream = forever(as_batches([(X[:3], y[:3]), (X[3:], y[3:])], 1))
     taken = [next(stream)[1][0].item() for _ in range(5)]
     assert taken == [0, 3, 0, 3, 0]
@@ -126,7 +128,7 @@ def test_empty_and_mismatched_data_are_refused():
     with pytest.raises(ValueError, match="as many"):
         as_batches((torch.zeros(3, 2), torch.zeros(4)), 4)
     with pytest.raises(ValueError, match="empty"):
-        as_batches([], 4).first()
+        peek(as_batches([], 4).epoch())
     with pytest.raises(ValueError, match="empty"):
         next(forever(as_batches([], 4)))
     with pytest.raises(TypeError, match="re-iterable"):

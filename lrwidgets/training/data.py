@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -109,9 +110,6 @@ class TensorBatches:
         """Batches per epoch: ceil(n / batch_size)."""
         return math.ceil(len(self.X) / self.batch_size)
 
-    def first(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.X[: self.batch_size], self.y[: self.batch_size]
-
     def epoch(
         self, generator: torch.Generator | None = None, shuffle: bool = True
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -142,11 +140,6 @@ class LoaderBatches:
                 f"data of type {type(self.loader).__name__} has no len(), so its number of "
                 "batches per epoch is unknown; pass a DataLoader, a list of batches or (X, y)"
             ) from None
-
-    def first(self) -> Any:
-        for batch in self.loader:
-            return to_device(batch, self.device)
-        raise ValueError("data is empty: it yielded no batches")
 
     def epoch(self, generator: torch.Generator | None = None, shuffle: bool = True) -> Iterator:
         """One pass over the loader; it shuffles (or not) as it was built to."""
@@ -205,6 +198,15 @@ def held_out(
     if not kept:
         raise ValueError(f"{name} is empty: it yielded no batches")
     return kept
+
+
+def peek(stream: Iterator) -> tuple[Any, Iterator]:
+    """The first batch of ``stream``, and the stream with that batch still in front of it."""
+    try:
+        first = next(stream)
+    except StopIteration:
+        raise ValueError("data is empty: it yielded no batches") from None
+    return first, chain([first], stream)
 
 
 def forever(batches: Batches, generator: torch.Generator | None = None) -> Iterator:

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from ..core import Schedule, constant
 from ..core.checks import check_int, check_positive
-from .data import as_batches, held_out, resolve_device
+from .data import as_batches, held_out, peek, resolve_device
 from .loop import (
     STOPPED_BY_CALLBACK,
     Callback,
@@ -171,11 +171,13 @@ def fit(
             runner = place(model, optimizer, target, lrs[0] if lrs else 0.0)
             group = runner.param_groups[0]  # the lr and momentum recorded are this group's
             model.train()
-            loss_fn = resolve_loss(loss_fn, step_fn, batches.first())
             generator = local_generator(seed)
-            stream = chain.from_iterable(
-                islice(batches.epoch(generator), per_epoch) for _ in range(epochs)
+            first, stream = peek(
+                chain.from_iterable(
+                    islice(batches.epoch(generator), per_epoch) for _ in range(epochs)
+                )
             )
+            loss_fn = resolve_loss(loss_fn, step_fn, first)
             for step, batch in enumerate(stream):
                 if lrs is not None:
                     set_lr(runner, lrs[step])

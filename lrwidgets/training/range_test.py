@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from ..core import check_diverge_th, divergence_reason, lr_sweep
 from ..core.checks import check_beta, check_choice, check_int
-from .data import as_batches, forever, held_out, resolve_device
+from .data import as_batches, forever, held_out, peek, resolve_device
 from .loop import (
     STOPPED_BY_CALLBACK,
     Callback,
@@ -107,8 +107,8 @@ def range_test(
         try:
             runner = place(model, optimizer, target, start_lr)
             model.train()
-            loss_fn = resolve_loss(loss_fn, step_fn, batches.first())
-            stream = forever(batches, local_generator(seed))
+            first, stream = peek(forever(batches, local_generator(seed)))
+            loss_fn = resolve_loss(loss_fn, step_fn, first)
             for t, (lr, batch) in enumerate(zip(planned.tolist(), stream, strict=False), start=1):
                 set_lr(runner, lr)
                 train = train_step(model, runner, batch, loss_fn, step_fn, amp_context).item()
