@@ -48,6 +48,34 @@ def test_live_redraws_wait_at_least_twice_the_last_draw():
     view.close()
 
 
+def test_drawing_waits_for_an_update_in_progress():
+    view = FigureView((2, 2), "ipympl")
+    view.figure.add_subplot().plot([1, 2])
+    order, holding, release = [], threading.Event(), threading.Event()
+
+    def update():  # a training thread in the middle of moving lines
+        with view.figure.lock:
+            holding.set()
+            release.wait(10)
+
+    def render():  # the front-end asking for an image
+        view.figure.canvas.draw()
+        order.append("drawn")
+
+    updater = threading.Thread(target=update)
+    updater.start()
+    holding.wait(10)
+    renderer = threading.Thread(target=render)
+    renderer.start()
+    renderer.join(0.5)
+    order.append("released")
+    release.set()
+    for thread in (updater, renderer):
+        thread.join(10)
+    assert order == ["released", "drawn"]
+    view.close()
+
+
 def test_ipympl_does_not_switch_pyplots_backend():
     code = (
         "import matplotlib; matplotlib.use('agg'); import matplotlib.pyplot as plt\n"

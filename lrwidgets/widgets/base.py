@@ -25,7 +25,7 @@ class LRWidget(ipywidgets.VBox):
         self.view = FigureView(figsize, backend)
         self.figure = self.view.figure
         self.message = MessageBox()
-        self.draw_lock = threading.RLock()  # the worker thread and the controls both draw
+        self.draw_lock = self.figure.lock  # the worker thread and the controls both draw
 
     def _setup_runner(self, work) -> None:
         self.runner = Runner(work, self.message)

@@ -17,6 +17,7 @@ import importlib.util
 import io
 import math
 import sys
+import threading
 import time
 import warnings
 
@@ -64,6 +65,20 @@ def import_ipympl() -> tuple[type, type]:
     return Canvas, FigureManager
 
 
+class SharedFigure(Figure):
+    """A Figure that a training thread updates while the front-end may ask ipympl, in the
+    kernel's main thread, for a new image: artists change under ``lock``, and drawing takes
+    the lock too, so no image shows a line whose x and y disagree in length."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lock = threading.RLock()
+
+    def draw(self, renderer) -> None:
+        with self.lock:
+            super().draw(renderer)
+
+
 class FigureView:
     """A ``Figure`` (``.figure``) and the widget that shows it (``.widget``).
 
@@ -78,7 +93,7 @@ class FigureView:
         self.min_interval = 0.2
         self._last_end = -math.inf
         self._last_cost = 0.0
-        self.figure = Figure(figsize=figsize, layout="constrained")
+        self.figure = SharedFigure(figsize=figsize, layout="constrained")
         if self.backend == "ipympl":
             Canvas, FigureManager = import_ipympl()
             canvas = Canvas(self.figure)
