@@ -131,6 +131,15 @@ def test_suggestion_markers_and_the_suggested_lr(ran):
     assert "valley" in w.summary.value
 
 
+def test_a_curve_too_short_for_suggestions_suggests_nothing():
+    w, _ = widget(num_iter=2)
+    w.run()
+    assert w.suggestions == {} and w.suggested_lr is None
+    assert "suggests <b>nothing</b>" in w.summary.value
+    assert not any(by_gid(w.figure, f"suggestion-{m}").get_visible() for m in ("steep", "valley"))
+    w.close()
+
+
 def test_mode_toggle_changes_the_sweep_and_the_axes(ran):
     w, _ = ran
     loss_ax, lr_ax = w.figure.axes

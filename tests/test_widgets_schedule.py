@@ -74,6 +74,21 @@ def test_cyclic_policies_take_pytorchs_momentum_defaults_and_their_own_controls(
     assert (w.base_momentum.value, w.max_momentum.value) == (0.85, 0.95)
 
 
+def test_step_size_up_is_a_quarter_of_the_steps_until_set_by_hand(w):
+    assert w.step_size_up.value == 75
+    w.total_steps.value = 400
+    assert w.step_size_up.value == 100
+    w.policy.value = "triangular"
+    assert w.schedule.params["step_size_up"] == 100
+    w.step_size_up.value = 30
+    w.total_steps.value = 800
+    assert w.step_size_up.value == 30 and w.schedule.params["step_size_up"] == 30
+    fixed = ScheduleWidget(total_steps=100, step_size_up=7, backend="inline")
+    fixed.total_steps.value = 200
+    assert fixed.step_size_up.value == 7
+    fixed.close()
+
+
 def test_constant_has_no_momentum(w):
     w.policy.value = "constant"
     w.lr.value = 0.02

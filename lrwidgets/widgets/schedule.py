@@ -53,9 +53,9 @@ class ScheduleWidget(LRWidget):
 
     Keyword arguments set the controls (``policy``, ``max_lr``, ``base_lr``, ``pct_start``,
     ...). The defaults are PyTorch's, except ``step_size_up`` (a quarter of ``total_steps``,
-    so two whole cycles show) and ``gamma`` (0.999, so exp_range differs from triangular).
-    The two momentum sliders take PyTorch's defaults of the chosen scheduler
-    (0.85/0.95 one-cycle, 0.8/0.9 cyclic) when the policy changes family.
+    so two whole cycles show, until you set it) and ``gamma`` (0.999, so exp_range differs
+    from triangular). The two momentum sliders take PyTorch's defaults of the chosen
+    scheduler (0.85/0.95 one-cycle, 0.8/0.9 cyclic) when the policy changes family.
     """
 
     schedule = traitlets.Instance(Schedule, allow_none=True)
@@ -158,6 +158,10 @@ class ScheduleWidget(LRWidget):
             apply_defaults(self, defaults, self.CONTROLS)
             if "base_momentum" not in defaults and "max_momentum" not in defaults:
                 self._momentum_defaults(self.policy.value)
+        # step_size_up stays a quarter of total_steps until it is set by hand.
+        self.step_size_follows = "step_size_up" not in defaults
+        self.total_steps.observe(self._quarter_cycle, "value")
+        self.step_size_up.observe(self._step_size_set, "value")
         self.policy.observe(self._policy_changed, "value")
         for name in ("total_steps", *self.CONTROLS[1:]):
             getattr(self, name).observe(self._rebuild, "value")
@@ -230,6 +234,15 @@ class ScheduleWidget(LRWidget):
         with self.draw_lock:
             update_schedule(self.artists, schedule)
             self.view.draw()
+
+    def _quarter_cycle(self, change: dict) -> None:
+        if self.step_size_follows:
+            with self.quiet():
+                self.step_size_up.value = max(1, change["new"] // 4)
+
+    def _step_size_set(self, change: dict) -> None:
+        if not self._quiet:
+            self.step_size_follows = False
 
     def _policy_changed(self, change: dict) -> None:
         with self.quiet():
