@@ -194,8 +194,10 @@ class LabServer:
             return "(no server log)"
         return "\n".join(lines[-n:])
 
-    def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+    def notebook_url(self, name: str, workspace: str | None = None) -> str:
+        """URL that opens ``name`` alone, in a fresh workspace (nothing restored from before)."""
+        workspace = workspace or f"w{secrets.token_hex(6)}"
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{name}?reset&token={self.token}"
 
     def __enter__(self) -> LabServer:
         return self.start()
@@ -278,15 +280,40 @@ class NotebookPage:
 
     def run_all(self, timeout: float = 120.0) -> NotebookPage:
         """Run all cells (the Run menu's command) and wait until every code cell has a number."""
-        self.page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        self.page.wait_for_function(_JS_NOTEBOOK_READY, arg=self.name, timeout=timeout * 1000)
+        # Start the command without awaiting its promise: the wait below is the bounded one.
+        self.page.evaluate(
+            "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); return true; }"
+        )
         # Let the kernel report busy before looking for idle.
         self.page.wait_for_function(
             "() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]"
             ".some(p => p.textContent.includes('*') || /\\[\\d+\\]/.test(p.textContent))",
             timeout=timeout * 1000,
         )
-        self.page.wait_for_function(_JS_ALL_CELLS_RAN, timeout=timeout * 1000, polling=250)
+        try:
+            self.page.wait_for_function(_JS_ALL_CELLS_RAN, timeout=timeout * 1000, polling=250)
+        except Exception as err:
+            raise TimeoutError(
+                f"the cells of {self.name} did not all run within {timeout:.0f} s: {self.state()}"
+            ) from err
         return self
+
+    def state(self) -> str:
+        """Kernel status and input prompts, for failure messages."""
+        return str(
+            self.page.evaluate(
+                """() => {
+                  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+                  const s = w && w.sessionContext;
+                  const k = s && s.session && s.session.kernel;
+                  const prompts = [...document.querySelectorAll(
+                    '.jp-Notebook .jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);
+                  return {path: w && w.context && w.context.path,
+                          kernel: k ? [k.connectionStatus, k.status] : null, prompts};
+                }"""
+            )
+        )
 
     def error_outputs(self) -> list[str]:
         """Text of every error/stderr output and every widget that failed to render."""
@@ -306,18 +333,34 @@ class NotebookPage:
             self.context.close()
 
 
-def canvas_png(page, index: int = 0) -> str:
+IPYMPL_CANVAS = ".jupyter-matplotlib-canvas-div canvas:first-child"
+
+
+def canvas_png(page, index: int = 0, within=None) -> str | None:
     """The pixels matplotlib drew on the ``index``-th ipympl figure, as a PNG data URL.
 
-    Read from the canvas itself, so the toolbar that fades in over a hovered figure does not count.
+    Read from the canvas itself, so the toolbar that fades in over a hovered figure does not
+    count. ``within`` (a locator) restricts the search to one part of the page.
     """
-    return page.evaluate(
-        """(i) => {
-          const sel = '.jupyter-matplotlib-canvas-div canvas:first-child';
-          const c = document.querySelectorAll(sel)[i];
-          return c ? c.toDataURL('image/png') : null;
-        }""",
-        index,
+    scope = within if within is not None else page
+    canvases = scope.locator(IPYMPL_CANVAS)
+    if canvases.count() <= index:
+        return None
+    return canvases.nth(index).evaluate("c => c.toDataURL('image/png')")
+
+
+def canvas_ink(canvas) -> int:
+    """How many pixels of a canvas (a locator) are not white: 0 for a figure never drawn."""
+    return canvas.evaluate(
+        """(c) => {
+          if (!c.width || !c.height) return 0;
+          const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let ink = 0;
+          for (let i = 0; i < data.length; i += 4) {
+            if (data[i + 3] > 0 && (data[i] < 250 || data[i + 1] < 250 || data[i + 2] < 250)) ink++;
+          }
+          return ink;
+        }"""
     )
 
 
@@ -336,10 +379,7 @@ def wait_until(predicate, timeout: float, interval: float = 0.2, message: str = 
 # -- ipywidgets as a person sees them -------------------------------------------------------------
 def widget_slider(page, label: str, within=None):
     """The ipywidgets slider whose description reads ``label``, optionally inside ``within``."""
-    scope = within if within is not None else page
-    exact = re.compile(rf"^\s*{re.escape(label)}\s*$")
-    has_label = page.locator("label.widget-label", has_text=exact)
-    return scope.locator(".widget-slider").filter(has=has_label)
+    return widget_labelled(page, "widget-slider", label, within)
 
 
 def slider_value(slider) -> str:
@@ -371,3 +411,25 @@ def progress_percent(progress) -> float:
         if key.strip() == "width" and value.strip().endswith("%"):
             return float(value.strip()[:-1])
     return 0.0
+
+
+def widget_labelled(page, kind: str, label: str, within=None):
+    """The ipywidgets control of class ``kind`` (e.g. "widget-text", "widget-dropdown") whose
+    description reads ``label``."""
+    scope = within if within is not None else page
+    exact = re.compile(rf"^\s*{re.escape(label)}\s*$")
+    return scope.locator(f".{kind}").filter(has=page.locator("label.widget-label", has_text=exact))
+
+
+def set_widget_text(page, label: str, value, within=None) -> None:
+    """Type ``value`` into the IntText/FloatText/Text box described ``label`` and press Enter."""
+    box = widget_labelled(page, "widget-text", label, within).locator("input").first
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def select_widget_option(page, label: str, option: str, within=None) -> None:
+    """Pick ``option`` in the Dropdown described ``label``."""
+    widget_labelled(page, "widget-dropdown", label, within).locator("select").first.select_option(
+        label=option
+    )

@@ -10,19 +10,25 @@ missing the tests fail with a message saying how to install it: they are never s
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 from browser_helpers import (
+    IPYMPL_CANVAS,
     BrowserSetupError,
     LabServer,
     NotebookPage,
+    canvas_ink,
     canvas_png,
     launch_browser,
     press_slider_key,
     progress_percent,
+    select_widget_option,
+    set_widget_text,
     slider_value,
+    type_slider_value,
     wait_until,
     widget_slider,
 )
@@ -82,17 +88,39 @@ def _diagnostics(nb: NotebookPage, lab: LabServer) -> str:
     )
 
 
+# A widget's own message box starts with this when it refuses settings or a run fails.
+WIDGET_ERROR = "Cannot do that"
+
+
 def _assert_no_errors(nb: NotebookPage, lab: LabServer) -> None:
     errors = nb.error_outputs()
+    if WIDGET_ERROR in nb.page.inner_text(".jp-Notebook"):
+        errors.append(f"a widget shows {WIDGET_ERROR!r}")
     assert not errors, "cells show errors:\n" + "\n---\n".join(errors) + _diagnostics(nb, lab)
 
 
-def _wait_canvas_changes(page, before: bytes, timeout: float) -> bytes:
+def _wait_canvas_changes(page, before, timeout: float, within=None) -> str:
     return wait_until(
-        lambda: (png := canvas_png(page)) != before and png,
+        lambda: (png := canvas_png(page, within=within)) != before and png,
         timeout=timeout,
         message="the figure to be redrawn",
     )
+
+
+def _widget_output(page, code: str):
+    """The output area of the code cell whose source contains ``code``."""
+    cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text=code)
+    assert cell.count() == 1, f"expected one cell containing {code!r}, found {cell.count()}"
+    return cell.locator(".jp-OutputArea-output").last
+
+
+def _button(scope, text: str):
+    return scope.locator(".jupyter-widgets.widget-button", has_text=re.compile(rf"^\s*{text}\s*$"))
+
+
+def _wait_drawn(canvas, timeout: float = REDRAW_TIMEOUT) -> None:
+    canvas.wait_for(state="visible", timeout=timeout * 1000)
+    wait_until(lambda: canvas_ink(canvas) > 2000, timeout, message="the figure to be drawn")
 
 
 # -- the harness itself, on plain ipywidgets + ipympl ----------------------------------------------
@@ -158,3 +186,97 @@ def test_harness_on_plain_ipywidgets_and_ipympl(lab, browser):
         _assert_no_errors(page_nb, lab)
     finally:
         page_nb.close()
+
+
+# -- the course's notebooks ------------------------------------------------------------------
+def test_range_test_notebook(lab, browser):
+    """01_range_test: the RangeTestWidget renders, Run completes a new test, beta redraws."""
+    name = lab.add_notebook(NOTEBOOKS / "01_range_test.ipynb")
+    nb = _open(browser, lab, name)
+    try:
+        page = nb.page
+        nb.run_all(timeout=RUN_ALL_TIMEOUT)
+        _assert_no_errors(nb, lab)
+
+        widget = _widget_output(page, "w = RangeTestWidget(")
+        beta = widget_slider(page, "beta", within=widget)
+        beta.wait_for(state="visible")
+        run = _button(widget, "Run")
+        run.wait_for(state="visible")
+        assert run.is_enabled()
+        assert _button(widget, "Stop").is_disabled()
+        canvas = widget.locator(IPYMPL_CANVAS).first
+        _wait_drawn(canvas)  # w.run() in the cell drew the curve
+        progress = widget.locator(".widget-hprogress").first
+        assert progress_percent(progress) == 100.0
+        widget.get_by_text("100 of 100 steps").wait_for()
+
+        # A new, shorter test from the browser: the summary names its length when it is done.
+        set_widget_text(page, "num_iter", 60, within=widget)
+        before = canvas_png(page, within=widget)
+        run.click()
+        widget.get_by_text("60 of 60 steps").wait_for(timeout=RUN_BUTTON_TIMEOUT * 1000)
+        wait_until(lambda: progress_percent(progress) == 100.0, 10, message="progress at 100%")
+        wait_until(run.is_enabled, 10, message="the Run button to come back")
+        _wait_canvas_changes(page, before, REDRAW_TIMEOUT, within=widget)
+
+        # Re-smoothing: type beta = 0.5; the curve and the summary follow, without a new run.
+        before = canvas_png(page, within=widget)
+        type_slider_value(beta, "0.5")
+        wait_until(lambda: slider_value(beta) == "0.500", 10, message="beta to read 0.500")
+        _wait_canvas_changes(page, before, REDRAW_TIMEOUT, within=widget)
+        widget.get_by_text("beta=0.5)").wait_for(timeout=REDRAW_TIMEOUT * 1000)
+        # The keyboard moves the slider too.
+        before = canvas_png(page, within=widget)
+        press_slider_key(beta, "ArrowRight", times=5)
+        wait_until(lambda: slider_value(beta) == "0.505", 10, message="beta to read 0.505")
+        _wait_canvas_changes(page, before, REDRAW_TIMEOUT, within=widget)
+        _assert_no_errors(nb, lab)
+    finally:
+        nb.close()
+
+
+def test_training_notebook(lab, browser):
+    """04_training: the three linked widgets render; the schedule follows the range test's
+    suggestion and the training widget's epochs; Run trains every run again."""
+    name = lab.add_notebook(NOTEBOOKS / "04_training.ipynb")
+    nb = _open(browser, lab, name)
+    try:
+        page = nb.page
+        nb.run_all(timeout=RUN_ALL_TIMEOUT)
+        _assert_no_errors(nb, lab)
+
+        range_test = _widget_output(page, "rt = RangeTestWidget(")
+        schedule = _widget_output(page, "sw = ScheduleWidget(")
+        training = _widget_output(page, "tw = TrainingWidget(")
+        for widget in (range_test, schedule, training):
+            _wait_drawn(widget.locator(IPYMPL_CANVAS).first)
+        code = schedule.locator("textarea").first
+        constant_lr = widget_slider(page, "constant lr", within=training)
+        table = training.locator("table.lrwidgets-results")
+        table.wait_for()
+        assert table.locator("tr").count() == 5  # header + schedule + lr, x 3, / 3
+        assert "OneCycleLR" in code.input_value()
+
+        # Another suggestion rule in the range test: the schedule's max_lr and the constant lr
+        # follow, without running anything.
+        code_before, lr_before = code.input_value(), slider_value(constant_lr)
+        before = canvas_png(page, within=schedule)
+        select_widget_option(page, "suggestion", "steep", within=range_test)
+        wait_until(lambda: code.input_value() != code_before, 10, message="the code to follow")
+        assert "max_lr=" in code.input_value()
+        wait_until(lambda: slider_value(constant_lr) != lr_before, 10, message="lr to follow")
+        _wait_canvas_changes(page, before, REDRAW_TIMEOUT, within=schedule)
+
+        # Fewer epochs: the schedule gets exactly that many steps; Run trains every run again.
+        set_widget_text(page, "epochs", 2, within=training)
+        training.get_by_text("= 46 steps").wait_for()
+        wait_until(lambda: "total_steps=46" in code.input_value(), 10, message="46 steps")
+        before = canvas_png(page, within=training)
+        _button(training, "Run").click()
+        steps = table.locator("td", has_text=re.compile(r"^46$"))
+        wait_until(lambda: steps.count() == 4, RUN_BUTTON_TIMEOUT, message="4 runs of 46 steps")
+        _wait_canvas_changes(page, before, REDRAW_TIMEOUT, within=training)
+        _assert_no_errors(nb, lab)
+    finally:
+        nb.close()
