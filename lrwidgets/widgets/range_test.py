@@ -122,9 +122,15 @@ class RangeTestWidget(LRWidget):
         apply_defaults(self, defaults, self.CONTROLS)
 
         self.problem.observe(self._problem_changed, "value")
-        for control in (self.beta, self.debias, self.show_raw, self.show_smoothed):
+        smoothing = (
+            self.beta,
+            self.debias,
+            self.show_raw,
+            self.show_smoothed,
+            self.show_conventions,
+        )
+        for control in smoothing:
             control.observe(self._restyle, "value")
-        self.show_conventions.observe(self._restyle, "value")
         self.suggestion_method.observe(self._pick_suggestion, "value")
 
         self.children = [

@@ -16,7 +16,7 @@ import ipywidgets
 import numpy as np
 
 from ..core import Schedule
-from ..core.checks import check_choice
+from ..core.checks import check_choice, check_int
 from ..plots import draw_training, format_lr, update_training, validation_values
 from ..training import History, fit, steps_per_epoch
 from ..training.optimizers import OPTIMIZERS, make_optimizer
@@ -227,14 +227,15 @@ class TrainingWidget(LRWidget):
         """Show the steps per run; a linked ScheduleWidget gets exactly that many steps."""
         problem = self._get_problem(self.problem.value)
         try:
+            epochs = check_int("epochs", self.epochs.value, minimum=1)
             per_epoch = steps_per_epoch(problem.train_data, self.batch_size.value)
         except (ValueError, TypeError) as error:
             self.message.show_error(error)
             return
         self.message.clear()
-        total = self.epochs.value * per_epoch
+        total = epochs * per_epoch
         self.steps_info.value = f"= {total} steps ({per_epoch} per epoch)"
-        if isinstance(self.schedule, ScheduleWidget) and total >= 1:
+        if isinstance(self.schedule, ScheduleWidget):
             self.schedule.total_steps.value = total
 
     def _follow(self, change: dict | None = None) -> None:
