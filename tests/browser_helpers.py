@@ -349,6 +349,24 @@ def canvas_png(page, index: int = 0, within=None) -> str | None:
     return canvases.nth(index).evaluate("c => c.toDataURL('image/png')")
 
 
+def settled_canvas_png(page, within=None, quiet: float = 1.0, timeout: float = 30.0) -> str:
+    """``canvas_png`` once the figure has stopped changing for ``quiet`` seconds.
+
+    Take the "before" picture with this: ipympl sends a redraw a little after the work that
+    asked for it, and a late image must not pass for the effect of the next action.
+    """
+    last, since = canvas_png(page, within=within), time.monotonic()
+    deadline = since + timeout
+    while time.monotonic() - since < quiet:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the figure kept changing for {timeout:.0f} s")
+        time.sleep(0.1)
+        now = canvas_png(page, within=within)
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
+
+
 def canvas_ink(canvas) -> int:
     """How many pixels of a canvas (a locator) are not white: 0 for a figure never drawn."""
     return canvas.evaluate(

@@ -27,6 +27,7 @@ from browser_helpers import (
     progress_percent,
     select_widget_option,
     set_widget_text,
+    settled_canvas_png,
     slider_value,
     type_slider_value,
     wait_until,
@@ -213,21 +214,34 @@ def test_range_test_notebook(lab, browser):
 
         # A new, shorter test from the browser: the summary names its length when it is done.
         set_widget_text(page, "num_iter", 60, within=widget)
-        before = canvas_png(page, within=widget)
+        before = settled_canvas_png(page, within=widget)
         run.click()
         widget.get_by_text("60 of 60 steps").wait_for(timeout=RUN_BUTTON_TIMEOUT * 1000)
         wait_until(lambda: progress_percent(progress) == 100.0, 10, message="progress at 100%")
         wait_until(run.is_enabled, 10, message="the Run button to come back")
         _wait_canvas_changes(page, before, REDRAW_TIMEOUT, within=widget)
 
+        # A long test, stopped from the browser: Stop ends it early and says so.
+        set_widget_text(page, "num_iter", 20000, within=widget)
+        stop = _button(widget, "Stop")
+        run.click()
+        wait_until(stop.is_enabled, 30, message="the Stop button to be enabled")
+        wait_until(lambda: 0 < progress_percent(progress) < 100, 30, message="progress to move")
+        stop.click()
+        widget.get_by_text(re.compile(r"of 20000 steps; stopped by callback")).wait_for(
+            timeout=RUN_BUTTON_TIMEOUT * 1000
+        )
+        wait_until(run.is_enabled, 10, message="the Run button to come back")
+        assert stop.is_disabled()
+
         # Re-smoothing: type beta = 0.5; the curve and the summary follow, without a new run.
-        before = canvas_png(page, within=widget)
+        before = settled_canvas_png(page, within=widget)
         type_slider_value(beta, "0.5")
         wait_until(lambda: slider_value(beta) == "0.500", 10, message="beta to read 0.500")
         _wait_canvas_changes(page, before, REDRAW_TIMEOUT, within=widget)
         widget.get_by_text("beta=0.5)").wait_for(timeout=REDRAW_TIMEOUT * 1000)
         # The keyboard moves the slider too.
-        before = canvas_png(page, within=widget)
+        before = settled_canvas_png(page, within=widget)
         press_slider_key(beta, "ArrowRight", times=5)
         wait_until(lambda: slider_value(beta) == "0.505", 10, message="beta to read 0.505")
         _wait_canvas_changes(page, before, REDRAW_TIMEOUT, within=widget)
@@ -261,7 +275,7 @@ def test_training_notebook(lab, browser):
         # Another suggestion rule in the range test: the schedule's max_lr and the constant lr
         # follow, without running anything.
         code_before, lr_before = code.input_value(), slider_value(constant_lr)
-        before = canvas_png(page, within=schedule)
+        before = settled_canvas_png(page, within=schedule)
         select_widget_option(page, "suggestion", "steep", within=range_test)
         wait_until(lambda: code.input_value() != code_before, 10, message="the code to follow")
         assert "max_lr=" in code.input_value()
@@ -272,7 +286,7 @@ def test_training_notebook(lab, browser):
         set_widget_text(page, "epochs", 2, within=training)
         training.get_by_text("= 46 steps").wait_for()
         wait_until(lambda: "total_steps=46" in code.input_value(), 10, message="46 steps")
-        before = canvas_png(page, within=training)
+        before = settled_canvas_png(page, within=training)
         _button(training, "Run").click()
         steps = table.locator("td", has_text=re.compile(r"^46$"))
         wait_until(lambda: steps.count() == 4, RUN_BUTTON_TIMEOUT, message="4 runs of 46 steps")
