@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -62,6 +63,20 @@ def find_chromium() -> str:
         + " and PATH). Install it with `apt-get install chromium`, or point LRWIDGETS_CHROMIUM "
         "at a Chromium binary. The browser test never downloads a browser."
     )
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM (e.g. from ``timeout``) into SystemExit, so that ``finally`` blocks and
+    fixtures still stop the server and the browser. Only where nobody handles SIGTERM yet."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def free_port() -> int:
@@ -123,6 +138,7 @@ class LabServer:
         return env
 
     def start(self) -> LabServer:
+        exit_on_sigterm()
         env = self._write_settings()
         cmd = [
             sys.executable,
