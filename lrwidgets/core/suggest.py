@@ -72,12 +72,12 @@ def valley_index(losses: np.ndarray) -> int:
     The valley spans [end - run[end], end] for the end with the longest run; fastai's index
     start + int(span/3) + int(span/6) sits about halfway along it.
     """
-    n = len(losses)
-    run = [1] * n
-    for i in range(1, n):
-        for j in range(i):
-            if losses[i] < losses[j] and run[j] + 1 > run[i]:
-                run[i] = run[j] + 1
+    losses = np.asarray(losses, dtype=float)
+    run = np.ones(len(losses), dtype=int)
+    for i in range(1, len(losses)):
+        higher_before = losses[:i] > losses[i]  # the points j < i a run can come down from
+        if higher_before.any():
+            run[i] = run[:i][higher_before].max() + 1
     end = int(np.argmax(run))  # first of the longest runs
     start = end - run[end]
     third = (end - start) / 3
