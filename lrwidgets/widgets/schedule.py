@@ -128,7 +128,7 @@ class ScheduleWidget(LRWidget):
         self.base_momentum = slider(MOMENTA["one_cycle"][0], "base_momentum", 0.0, 0.999)
         self.max_momentum = slider(MOMENTA["one_cycle"][1], "max_momentum", 0.0, 0.999)
         self.code = ipywidgets.Textarea(
-            disabled=True, layout={"width": "100%", "height": "90px"}, description="PyTorch"
+            disabled=True, layout={"width": "650px", "height": "90px"}, description="PyTorch"
         )
         self.artists = draw_schedule(*self.figure.subplots(2, 1, sharex=True))
 
