@@ -129,7 +129,9 @@ def one_cycle(
     anneal = _anneal_cos if anneal_strategy == "cos" else _anneal_linear
 
     lrs, momenta = [], []
-    for step in range(total_steps):
+    # Step total_steps too: the last scheduler.step() of a run computes it, and OneCycleLR
+    # divides by zero there when the last phase is empty (three_phase, pct_start > 0.5).
+    for step in range(total_steps + 1):
         start_step = 0.0
         for i, (end_step, lr_from, lr_to, m_from, m_to) in enumerate(phases):
             if step <= end_step or i == len(phases) - 1:
@@ -155,7 +157,7 @@ def one_cycle(
         base_momentum=base_momentum,
         max_momentum=max_momentum,
     )
-    return Schedule("OneCycleLR", np.array(lrs), np.array(momenta), params)
+    return Schedule("OneCycleLR", np.array(lrs[:-1]), np.array(momenta[:-1]), params)
 
 
 def cyclic(
