@@ -1,0 +1,37 @@
+"""Shared test helpers."""
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def lr_finder_history():
+    """Run torch-lr-finder's own range test on a tiny regression and return (lrs, losses).
+
+    The model, data and batch order are the same on every call (seed 0, no shuffling), so two
+    calls differ only in the arguments: ``smooth_f=0`` gives the raw losses of the run that
+    ``smooth_f > 0`` smooths, step for step. Imported here, so only the tests that use it pay.
+    """
+    import torch
+    import torch_lr_finder
+
+    def run(smooth_f, diverge_th=1e30, end_lr=0.1, step_mode="exp", num_iter=30):
+        torch.manual_seed(0)
+        x = torch.randn(64, 3)
+        y = x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.1 * torch.randn(64, 1)
+        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=8)
+        model = torch.nn.Linear(3, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
+        finder = torch_lr_finder.LRFinder(model, optimizer, torch.nn.MSELoss())
+        finder.range_test(
+            loader,
+            start_lr=1e-4,
+            end_lr=end_lr,
+            num_iter=num_iter,
+            step_mode=step_mode,
+            smooth_f=smooth_f,
+            diverge_th=diverge_th,
+        )
+        return np.array(finder.history["lr"]), np.array(finder.history["loss"])
+
+    return run
