@@ -1,63 +1,60 @@
 """lrwidgets: interactive widgets that teach the learning-rate range test, CLR and one-cycle.
 
 Layers (imports point downwards only):
-    lrwidgets.widgets   ipywidgets + matplotlib, no numerics of their own
-    lrwidgets.training  torch: range test, fit with a schedule, toy and real problems
-    lrwidgets.core      numpy only: sweeps, EWMA, divergence rule, suggestions, schedules
+    lrwidgets.widgets    ipywidgets + matplotlib, no numerics of their own
+    lrwidgets.plots      matplotlib drawing of core and training results
+    lrwidgets.studies    experiments over problems: the gap to full training, spread over seeds
+    lrwidgets.problems   the course's problems and data (toy, digits, local MNIST files)
+    lrwidgets.training   torch mechanics: range test, fit with a schedule, devices, restore
+    lrwidgets.core       numpy only: sweeps, EWMA, divergence rule, suggestions, schedules
+
+``from lrwidgets import range_test`` works as usual, but each name is imported on first use
+(PEP 562), so ``import lrwidgets.core`` loads numpy and nothing else.
 """
 
-from .core import (
-    Schedule,
-    constant,
-    cyclic,
-    ewma,
-    ewma_seeded,
-    lr_sweep,
-    one_cycle,
-    suggest_lr,
-)
-from .training import (
-    PROBLEMS,
-    History,
-    RangeTestResult,
-    best_lr,
-    curve_minimum_lr,
-    fit,
-    get_problem,
-    range_test,
-    range_test_gap,
-    repeat_range_test,
-    resolve_device,
-    steps_per_epoch,
-    suggestion_spread,
-    train_at_lrs,
-)
+from importlib import import_module
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Schedule",
-    "constant",
-    "cyclic",
-    "ewma",
-    "ewma_seeded",
-    "lr_sweep",
-    "one_cycle",
-    "suggest_lr",
-    # training
-    "History",
-    "RangeTestResult",
-    "fit",
-    "range_test",
-    "repeat_range_test",
-    "resolve_device",
-    "steps_per_epoch",
+# public name -> the module that defines it
+_EXPORTS = {
+    # core (numpy)
+    "Schedule": "core",
+    "constant": "core",
+    "cyclic": "core",
+    "ewma": "core",
+    "ewma_seeded": "core",
+    "lr_sweep": "core",
+    "one_cycle": "core",
+    "suggest_lr": "core",
+    # training (torch)
+    "History": "training",
+    "RangeTestResult": "training",
+    "fit": "training",
+    "range_test": "training",
+    "repeat_range_test": "training",
+    "resolve_device": "training",
+    "steps_per_epoch": "training",
     # problems and studies
-    "PROBLEMS",
-    "best_lr",
-    "curve_minimum_lr",
-    "get_problem",
-    "range_test_gap",
-    "suggestion_spread",
-    "train_at_lrs",
-]
+    "PROBLEMS": "problems",
+    "get_problem": "problems",
+    "best_lr": "studies",
+    "curve_minimum_lr": "studies",
+    "range_test_gap": "studies",
+    "suggestion_spread": "studies",
+    "train_at_lrs": "studies",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'lrwidgets' has no attribute {name!r}")
+    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

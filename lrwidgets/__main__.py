@@ -12,7 +12,8 @@ import argparse
 import sys
 
 from .core import SWEEP_MODES, constant, cyclic, one_cycle
-from .training import OPTIMIZERS, PROBLEMS, get_problem, make_optimizer, range_test
+from .problems import PROBLEMS, get_problem
+from .training import OPTIMIZERS, make_optimizer, range_test
 
 
 def run_range_test(args: argparse.Namespace) -> None:

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from lrwidgets.training.datasets import find_idx_file, load_idx_images, read_idx
-from lrwidgets.training.problems import get_problem
+from lrwidgets.problems import get_problem
+from lrwidgets.problems.datasets import find_idx_file, load_idx_images, read_idx
 
 
 def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:

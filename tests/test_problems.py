@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from lrwidgets.training.problems import LOCAL_PROBLEMS, PROBLEMS, Problem, get_problem
+from lrwidgets.problems import LOCAL_PROBLEMS, PROBLEMS, Problem, get_problem
 
 
 def full_batch_loss(problem: Problem, w: torch.Tensor) -> torch.Tensor:

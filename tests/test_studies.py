@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from lrwidgets.core import SUGGESTION_METHODS
-from lrwidgets.training import get_problem, range_test, repeat_range_test
-from lrwidgets.training.studies import (
+from lrwidgets.problems import get_problem
+from lrwidgets.studies import (
     TrainingGrid,
     best_lr,
     curve_minimum_lr,
@@ -14,6 +14,7 @@ from lrwidgets.training.studies import (
     suggestion_spread,
     train_at_lrs,
 )
+from lrwidgets.training import range_test, repeat_range_test
 
 
 def plain_sgd(model):

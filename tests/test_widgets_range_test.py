@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from lrwidgets.core import lr_sweep
+from lrwidgets.problems import get_problem
 from lrwidgets.training import range_test
-from lrwidgets.training.problems import get_problem
 from lrwidgets.widgets import RangeTestWidget
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from lrwidgets.core import constant, one_cycle
+from lrwidgets.problems import get_problem
 from lrwidgets.training import steps_per_epoch
-from lrwidgets.training.problems import get_problem
 from lrwidgets.widgets import ScheduleWidget, TrainingWidget
 
 QUADRATIC = get_problem("quadratic")

@@ -19,9 +19,9 @@ from torch import nn
 from ..core import SUGGESTION_METHODS, SWEEP_MODES, lr_sweep
 from ..core.checks import check_choice
 from ..plots import draw_range_test, format_lr, update_range_test
+from ..problems import PROBLEMS, Problem, get_problem
 from ..training import RangeTestResult, range_test
 from ..training.optimizers import OPTIMIZERS, make_optimizer
-from ..training.problems import PROBLEMS, Problem, get_problem
 from .base import LRWidget
 from .controls import STYLE, apply_defaults, log_slider, number_box, row, toggle
 
@@ -31,7 +31,7 @@ CUSTOM = "custom"
 class RangeTestWidget(LRWidget):
     """A range test you can run, stop, re-smooth and read suggestions from.
 
-    ``problem`` is one of ``lrwidgets.training.problems.PROBLEMS``; pass ``model`` and ``data``
+    ``problem`` is one of ``lrwidgets.problems.PROBLEMS``; pass ``model`` and ``data``
     (and optionally ``loss_fn``, ``optimizer``) to test your own model instead ("custom"):
     ``range_test`` leaves it exactly as it was. Other keyword arguments set the controls:
     ``start_lr``, ``end_lr``, ``num_iter``, ``mode``, ``beta``, ``diverge_th``, ``batch_size``,

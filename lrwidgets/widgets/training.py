@@ -18,9 +18,9 @@ import numpy as np
 from ..core import Schedule
 from ..core.checks import check_choice, check_int
 from ..plots import draw_training, format_lr, update_training, validation_values
+from ..problems import PROBLEMS, Problem, get_problem
 from ..training import History, fit, steps_per_epoch
 from ..training.optimizers import OPTIMIZERS, make_optimizer
-from ..training.problems import PROBLEMS, Problem, get_problem
 from .base import LRWidget
 from .controls import STYLE, apply_defaults, log_slider, number_box, row, set_log_value
 from .schedule import ScheduleWidget

@@ -22,14 +22,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core import SUGGESTION_METHODS, one_cycle, trim_curve
-from ..core.checks import check_choice, check_int
-from .data import held_out, resolve_device, steps_per_epoch
-from .fit import fit
-from .loop import evaluate
+from .core import SUGGESTION_METHODS, one_cycle, trim_curve
+from .core.checks import check_choice, check_int
 from .problems import Problem
-from .range_test import repeat_range_test
-from .result import RangeTestResult
+from .training.data import held_out, resolve_device, steps_per_epoch
+from .training.fit import fit
+from .training.loop import evaluate
+from .training.range_test import repeat_range_test
+from .training.result import RangeTestResult
 
 TRAIN_SCHEDULES = ("constant", "one_cycle")
 METRICS = ("train_loss", "val_loss", "val_accuracy")
