@@ -44,6 +44,13 @@ def check_choice(name: str, value: object, allowed: Iterable[str]) -> str:
     return value  # type: ignore[return-value]
 
 
+def check_bool(name: str, value: object) -> bool:
+    """A real ``True`` or ``False``: "no", 0 or None would silently read as a truth value."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def check_beta(name: str, value: object) -> float:
     """An EWMA / momentum coefficient in [0, 1)."""
     x = check_number(name, value)

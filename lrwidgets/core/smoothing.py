@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .checks import check_beta
+from .checks import check_beta, check_bool
 
 
 def _as_1d(values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -23,6 +23,33 @@ def _as_1d(values: Sequence[float] | np.ndarray) -> np.ndarray:
     if x.ndim != 1:
         raise ValueError(f"values must be one-dimensional, got shape {x.shape}")
     return x
+
+
+class EWMA:
+    """The streaming form: feed one value at a time, as a training loop does (fastai's
+    ``AvgSmoothLoss``). ``ewma()`` and the range test's loop both use it, so the formula is
+    written once::
+
+        avg_0 = 0,   avg_t = beta * avg_{t-1} + (1 - beta) * x_t,   value_t = avg_t / (1 - beta**t)
+
+    (``value_t = avg_t`` without ``debias``).
+
+    >>> smoother = EWMA(beta=0.5)
+    >>> smoother.update(2.0), smoother.update(4.0)  # 1.0 / 0.5, then 2.5 / 0.75
+    (2.0, 3.3333333333333335)
+    """
+
+    def __init__(self, beta: float = 0.98, debias: bool = True) -> None:
+        self.beta = check_beta("beta", beta)
+        self.debias = check_bool("debias", debias)
+        self.avg = 0.0
+        self.t = 0
+
+    def update(self, value: float) -> float:
+        """Take x_t and return the smoothed value at step t."""
+        self.t += 1
+        self.avg = self.beta * self.avg + (1.0 - self.beta) * value
+        return self.avg / (1.0 - self.beta**self.t) if self.debias else self.avg
 
 
 def ewma(
@@ -35,15 +62,14 @@ def ewma(
     With ``debias`` the result at step t is avg_t / (1 - beta**t): avg_t gives the weights
     (1 - beta) * beta**(t-k) to x_k, which sum to 1 - beta**t, not 1; dividing restores a true
     weighted mean, so the first smoothed values are no longer pulled towards 0.
+
+    >>> ewma([2.0, 2.0, 2.0], beta=0.9)                 # a constant stays constant
+    array([2., 2., 2.])
+    >>> ewma([2.0, 2.0, 2.0], beta=0.9, debias=False)   # pulled towards avg_0 = 0
+    array([0.2  , 0.38 , 0.542])
     """
-    x = _as_1d(values)
-    beta = check_beta("beta", beta)
-    out = np.empty_like(x)
-    avg = 0.0
-    for t, value in enumerate(x, start=1):
-        avg = beta * avg + (1.0 - beta) * value
-        out[t - 1] = avg / (1.0 - beta**t) if debias else avg
-    return out
+    smoother = EWMA(beta, debias)
+    return np.array([smoother.update(value) for value in _as_1d(values)])
 
 
 def ewma_seeded(values: Sequence[float] | np.ndarray, beta: float = 0.98) -> np.ndarray:

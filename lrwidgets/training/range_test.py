@@ -7,8 +7,9 @@ loss first barely moves (lr too small), then falls, then blows up (lr too large)
 
     lr_t                      set on every param group, then one optimizer step on one batch
     loss_t                    the raw loss of that batch (or, with val_data, on held-out data)
-    avg_t = beta * avg_{t-1} + (1 - beta) * loss_t,   avg_0 = 0
-    smoothed_t = avg_t / (1 - beta**t)                 (lrwidgets.core.ewma, debiased)
+    smoothed_t                debiased EWMA of loss_1..t (lrwidgets.core.EWMA):
+                              avg_t = beta * avg_{t-1} + (1 - beta) * loss_t,  avg_0 = 0,
+                              smoothed_t = avg_t / (1 - beta**t)
 
 and stop when loss_t is not finite or smoothed_t > diverge_th * min(smoothed_1..t)
 (``lrwidgets.core.divergence_reason``).
@@ -27,7 +28,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..core import check_diverge_th, divergence_reason, lr_sweep
+from ..core import EWMA, check_diverge_th, divergence_reason, lr_sweep
 from ..core.checks import check_beta, check_choice, check_int
 from .data import as_batches, forever, held_out, peek, resolve_device
 from .loop import (
@@ -99,7 +100,7 @@ def range_test(
     batches = as_batches(data, batch_size).to(target)
 
     lrs, train_losses, val_losses, losses, smoothed = [], [], [], [], []
-    avg, best, reason = 0.0, math.inf, None
+    smoother, best, reason = EWMA(beta), math.inf, None
     with seeded(seed):
         val = held_out(val_data, batch_size, target)  # (a shuffling loader draws randoms)
         saved = snapshot(model, optimizer)
@@ -117,8 +118,7 @@ def range_test(
                 if val is not None:
                     loss = evaluate(model, val, loss_fn, step_fn, amp_context)[0]
                     val_losses.append(loss)
-                avg = beta * avg + (1.0 - beta) * loss
-                smooth = avg / (1.0 - beta**t)
+                smooth = smoother.update(loss)
                 best = min(best, smooth)
                 lrs.append(lr)
                 losses.append(loss)
