@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -76,6 +77,18 @@ def _anneal_linear(start: float, end: float, pct: float) -> float:
     return (end - start) * pct + start
 
 
+class Phase(NamedTuple):
+    """One phase of a one-cycle schedule, with ``OneCycleLR``'s own key names: from the
+    previous phase's ``end_step`` to this one's, the lr anneals ``start_lr`` -> ``end_lr`` and the
+    momentum ``start_momentum`` -> ``end_momentum``."""
+
+    end_step: float
+    start_lr: float
+    end_lr: float
+    start_momentum: float
+    end_momentum: float
+
+
 def one_cycle(
     total_steps: int,
     max_lr: float,
@@ -93,7 +106,25 @@ def one_cycle(
     the steps, then anneals to initial / final_div_factor; the momentum moves the other way,
     max_momentum -> base_momentum -> max_momentum. With ``three_phase`` the lr first comes back
     down to initial symmetrically, and only the last phase anneals to the minimum.
-    Phase k covers steps start_k..end_k and uses pct = (step - start_k) / (end_k - start_k).
+    The phases (``Phase``), with initial = max_lr / div_factor and min = initial / final_div_factor:
+
+    =========  =====================================  ===============  ===============
+    phase      end_step                               lr               momentum
+    =========  =====================================  ===============  ===============
+    warm-up    pct_start * total_steps - 1            initial -> max   max -> base
+    anneal     total_steps - 1                        max -> min       base -> max
+    =========  =====================================  ===============  ===============
+
+    and with ``three_phase``: warm-up as above, then back down (end 2 * pct_start * total_steps - 2,
+    lr max -> initial, momentum base -> max), then the anneal (end total_steps - 1, lr
+    initial -> min, momentum at max). Each phase runs from the previous phase's end_step
+    (0 for the first) and uses pct = (step - start) / (end_step - start).
+
+    >>> s = one_cycle(total_steps=10, max_lr=1.0)
+    >>> [f"{lr:.3g}" for lr in s.lr[[0, 2, 9]]]  # 1/25, the peak at step 0.3 * 10 - 1, 1/25/1e4
+    ['0.04', '1', '4e-06']
+    >>> s.momentum[[0, 2, 9]].round(3)          # momentum moves the other way
+    array([0.95, 0.85, 0.95])
     """
     total_steps = check_int("total_steps", total_steps, minimum=2)
     max_lr = check_positive("max_lr", max_lr)
@@ -108,23 +139,23 @@ def one_cycle(
 
     initial_lr = max_lr / div_factor
     min_lr = initial_lr / final_div_factor
-    # (end_step, lr from, lr to, momentum from, momentum to), as OneCycleLR builds its phases.
+    up_end = float(pct_start * total_steps) - 1  # as OneCycleLR builds its phases
     if three_phase:
         phases = [
-            (float(pct_start * total_steps) - 1, initial_lr, max_lr, max_momentum, base_momentum),
-            (
+            Phase(up_end, initial_lr, max_lr, max_momentum, base_momentum),
+            Phase(
                 float(2 * pct_start * total_steps) - 2,
                 max_lr,
                 initial_lr,
                 base_momentum,
                 max_momentum,
             ),
-            (total_steps - 1, initial_lr, min_lr, max_momentum, max_momentum),
+            Phase(total_steps - 1, initial_lr, min_lr, max_momentum, max_momentum),
         ]
     else:
         phases = [
-            (float(pct_start * total_steps) - 1, initial_lr, max_lr, max_momentum, base_momentum),
-            (total_steps - 1, max_lr, min_lr, base_momentum, max_momentum),
+            Phase(up_end, initial_lr, max_lr, max_momentum, base_momentum),
+            Phase(total_steps - 1, max_lr, min_lr, base_momentum, max_momentum),
         ]
     anneal = _anneal_cos if anneal_strategy == "cos" else _anneal_linear
 
@@ -133,18 +164,18 @@ def one_cycle(
     # divides by zero there when the last phase is empty (three_phase, pct_start > 0.5).
     for step in range(total_steps + 1):
         start_step = 0.0
-        for i, (end_step, lr_from, lr_to, m_from, m_to) in enumerate(phases):
-            if step <= end_step or i == len(phases) - 1:
-                if end_step == start_step:  # OneCycleLR would divide by zero here
+        for i, phase in enumerate(phases):
+            if step <= phase.end_step or i == len(phases) - 1:
+                if phase.end_step == start_step:  # OneCycleLR would divide by zero here
                     raise ValueError(
                         f"pct_start={pct_start!r} leaves an empty phase for "
                         f"total_steps={total_steps}; use more steps or another pct_start"
                     )
-                pct = (step - start_step) / (end_step - start_step)
-                lrs.append(anneal(lr_from, lr_to, pct))
-                momenta.append(anneal(m_from, m_to, pct))
+                pct = (step - start_step) / (phase.end_step - start_step)
+                lrs.append(anneal(phase.start_lr, phase.end_lr, pct))
+                momenta.append(anneal(phase.start_momentum, phase.end_momentum, pct))
                 break
-            start_step = end_step
+            start_step = phase.end_step
 
     params = dict(
         max_lr=max_lr,
@@ -182,6 +213,9 @@ def cyclic(
 
     with f = 1 ("triangular"), 1 / 2**(cycle - 1) ("triangular2": the height halves each cycle),
     or gamma**t ("exp_range": the height decays every step).
+
+    >>> cyclic(total_steps=8, base_lr=0.1, max_lr=0.5, step_size_up=2).lr.round(3)
+    array([0.1, 0.3, 0.5, 0.3, 0.1, 0.3, 0.5, 0.3])
     """
     total_steps = check_int("total_steps", total_steps, minimum=1)
     base_lr = check_positive("base_lr", base_lr)
@@ -229,7 +263,11 @@ def cyclic(
 
 
 def constant(total_steps: int, lr: float) -> Schedule:
-    """The same learning rate at every step; the optimizer's momentum is left alone."""
+    """The same learning rate at every step; the optimizer's momentum is left alone.
+
+    >>> constant(3, 0.1).lr
+    array([0.1, 0.1, 0.1])
+    """
     total_steps = check_int("total_steps", total_steps, minimum=1)
     lr = check_positive("lr", lr)
     return Schedule("constant", np.full(total_steps, lr), None, {"lr": lr})
