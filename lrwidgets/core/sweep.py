@@ -19,6 +19,11 @@ def lr_sweep(start_lr: float, end_lr: float, num_iter: int, mode: str = "exp") -
 
     The exponential sweep spends as many steps on each decade (1e-5..1e-4, 1e-4..1e-3, ...);
     the linear one spends almost all of them near ``end_lr``.
+
+    >>> lr_sweep(1e-3, 1.0, 4)                   # one step per decade
+    array([0.001, 0.01 , 0.1  , 1.   ])
+    >>> lr_sweep(1e-3, 1.0, 4, mode="linear")    # the same span in equal steps
+    array([0.001, 0.334, 0.667, 1.   ])
     """
     start_lr = check_positive("start_lr", start_lr)
     end_lr = check_positive("end_lr", end_lr)
