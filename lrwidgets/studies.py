@@ -26,6 +26,7 @@ from .core import SUGGESTION_METHODS, one_cycle, trim_curve
 from .core.checks import check_choice, check_int
 from .problems import Problem
 from .training.data import held_out, resolve_device, steps_per_epoch
+from .training.ensemble import batching_obstacle, fit_ensemble
 from .training.fit import fit
 from .training.loop import evaluate
 from .training.range_test import repeat_range_test
@@ -89,6 +90,7 @@ def train_at_lrs(
     schedule: str = "constant",
     optimizer_factory: OptimizerFactory | None = None,
     device: str = "auto",
+    batched: bool | None = None,
 ) -> TrainingGrid:
     """Train a fresh ``problem.make_model(seed)`` for ``epochs`` at every lr and seed.
 
@@ -96,6 +98,12 @@ def train_at_lrs(
     ``one_cycle(total_steps, max_lr=lr)``. The seed sets both the initial weights and the batch
     order. ``optimizer_factory(model)`` builds the optimizer (default: ``fit``'s, SGD with
     momentum 0.9, the same as the range test's).
+
+    ``batched``: for each seed, train all lrs as one batched ensemble (``fit_ensemble``: the
+    same weights, batches, dropout masks and updates as one ``fit`` per lr, several times
+    faster), or one ``fit`` per lr and seed in a loop (False). None batches when it can
+    (SGD, Adam or AdamW, a model torch.func batches, (X, y) data; see ``batching_obstacle``);
+    True insists and raises a ValueError saying why it cannot.
     """
     lrs = np.asarray(lrs, dtype=float)
     if lrs.ndim != 1 or len(lrs) == 0 or not np.all(np.isfinite(lrs) & (lrs > 0)):
@@ -105,36 +113,30 @@ def train_at_lrs(
     if not seeds:
         raise ValueError("seeds must hold at least one seed, got an empty sequence")
     check_choice("schedule", schedule, TRAIN_SCHEDULES)
+    if batched not in (None, True, False):
+        raise TypeError(f"batched must be None, True or False, got {batched!r}")
     total_steps = epochs * steps_per_epoch(problem.train_data, problem.batch_size)
     target = resolve_device(device)
     train_batches = held_out(problem.train_data, problem.batch_size, target)
+    plans = [lr if schedule == "constant" else one_cycle(total_steps, max_lr=lr) for lr in lrs]
+    if batched is not False:
+        obstacle = grid_obstacle(problem, optimizer_factory, target)
+        if obstacle is not None and batched:
+            raise ValueError(
+                f"batched=True, but this grid cannot be trained as one batched ensemble: "
+                f"{obstacle}; pass batched=None (train it in a loop then) or False"
+            )
+        batched = obstacle is None
+    train_column = train_column_batched if batched else train_column_loop
 
     shape = (len(lrs), len(seeds))
     train_loss, val_loss, val_accuracy = (np.full(shape, np.nan) for _ in range(3))
     initial_loss = np.array(
         [loss_on(problem.make_model(s).to(target), train_batches, problem.loss_fn) for s in seeds]
     )
-    for i, lr in enumerate(lrs.tolist()):
-        plan = lr if schedule == "constant" else one_cycle(total_steps, max_lr=lr)
-        for j, seed in enumerate(seeds):
-            model = problem.make_model(seed).to(target)
-            history = fit(
-                model,
-                problem.train_data,
-                problem.loss_fn,
-                optimizer_factory(model) if optimizer_factory else None,
-                epochs=epochs,
-                schedule=plan,
-                val_data=problem.val_data,
-                batch_size=problem.batch_size,
-                device=target,
-                seed=seed,
-                progress=False,
-            )
-            train_loss[i, j] = loss_on(model, train_batches, problem.loss_fn)
-            if len(history.val_loss):
-                val_loss[i, j] = history.val_loss[-1]
-                val_accuracy[i, j] = history.val_accuracy[-1]
+    for j, seed in enumerate(seeds):
+        column = train_column(problem, plans, seed, epochs, optimizer_factory, target)
+        train_loss[:, j], val_loss[:, j], val_accuracy[:, j] = column
     with np.errstate(invalid="ignore"):
         diverged = ~np.isfinite(train_loss) | (train_loss > initial_loss)
     return TrainingGrid(
@@ -149,6 +151,82 @@ def train_at_lrs(
         diverged=diverged,
         default_metric="val_loss" if problem.val_data is not None else "train_loss",
     )
+
+
+Column = tuple[np.ndarray, np.ndarray, np.ndarray]  # train_loss, val_loss, val_accuracy per lr
+
+
+def train_column_loop(
+    problem: Problem,
+    plans: list,
+    seed: int,
+    epochs: int,
+    optimizer_factory: OptimizerFactory | None,
+    target: torch.device,
+) -> Column:
+    """One ``fit`` per schedule in ``plans``, each from ``problem.make_model(seed)``."""
+    train_batches = held_out(problem.train_data, problem.batch_size, target)
+    train_loss, val_loss, val_accuracy = (np.full(len(plans), np.nan) for _ in range(3))
+    for i, plan in enumerate(plans):
+        model = problem.make_model(seed).to(target)
+        history = fit(
+            model,
+            problem.train_data,
+            problem.loss_fn,
+            optimizer_factory(model) if optimizer_factory else None,
+            epochs=epochs,
+            schedule=plan,
+            val_data=problem.val_data,
+            batch_size=problem.batch_size,
+            device=target,
+            seed=seed,
+            progress=False,
+        )
+        train_loss[i] = loss_on(model, train_batches, problem.loss_fn)
+        if len(history.val_loss):
+            val_loss[i] = history.val_loss[-1]
+            val_accuracy[i] = history.val_accuracy[-1]
+    return train_loss, val_loss, val_accuracy
+
+
+def train_column_batched(
+    problem: Problem,
+    plans: list,
+    seed: int,
+    epochs: int,
+    optimizer_factory: OptimizerFactory | None,
+    target: torch.device,
+) -> Column:
+    """What ``train_column_loop`` gives, from one ``fit_ensemble`` over all of ``plans``."""
+    model = problem.make_model(seed).to(target)
+    run = fit_ensemble(
+        model,
+        problem.train_data,
+        problem.loss_fn,
+        optimizer_factory(model) if optimizer_factory else None,
+        plans,
+        epochs=epochs,
+        val_data=problem.val_data,
+        batch_size=problem.batch_size,
+        device=target,
+        seed=seed,
+    )
+    train_batches = held_out(problem.train_data, problem.batch_size, target)
+    last = np.maximum(run.epochs_recorded - 1, 0)
+    members = np.arange(len(plans))
+    none = run.epochs_recorded == 0  # no epoch finished: no validation, as in the loop
+    val_loss = np.where(none, np.nan, run.val_loss[members, last])
+    val_accuracy = np.where(none, np.nan, run.val_accuracy[members, last])
+    return run.loss_on(train_batches, problem.loss_fn), val_loss, val_accuracy
+
+
+def grid_obstacle(
+    problem: Problem, optimizer_factory: OptimizerFactory | None, target: torch.device
+) -> str | None:
+    """Why ``train_at_lrs`` cannot batch this problem (``batching_obstacle``), or None."""
+    model = problem.make_model(0).to(target)
+    optimizer = optimizer_factory(model) if optimizer_factory else None
+    return batching_obstacle(model, optimizer, problem.train_data, problem.batch_size)
 
 
 def best_lr(grid: TrainingGrid, metric: str | None = None, *, per_seed: bool = False):

@@ -1,0 +1,381 @@
+"""Train one model at many learning rates at once: a batched ensemble of copies of it.
+
+Training the same initial weights on the same batches at M learning rates is one computation
+with an extra dimension: each parameter and buffer is stacked into a tensor of shape
+(M, *shape), row m holding member m. One step of ``fit_ensemble`` does, for all members at once,
+
+    loss_m   = loss_fn(model(x; params_m, buffers_m), y)     torch.func.vmap over functional_call
+    grads    = d(sum_m loss_m) / d params                     row m is d loss_m / d params_m
+    params_m = the optimizer's update with lr_m[t], mu_m[t]   (``SGDRule``, ``AdamRule``)
+
+Members share no weights, so the gradient of the sum gives each member its own gradient and a
+member that blows up to inf/NaN leaves the others alone. As ``fit`` does with one model, a
+member stops after the first step whose loss is not finite (that step is still taken): its
+parameters and buffers stay as that step left them, and it records no more validation.
+
+Dropout draws one mask per step for all members (vmap's ``randomness="same"``): the mask ``fit``
+draws for each member under the same seed, because ``fit`` reseeds torch's random stream per run.
+BatchNorm's running statistics are buffers, stacked like the parameters, one set per member.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain, islice
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, vmap
+
+from ..core import Schedule
+from .data import as_batches, held_out, is_tensor_pair, peek, resolve_device
+from .fit import check_schedule
+from .loop import LossFn, is_class_labels, resolve_loss
+from .state import local_generator, seeded
+
+Tensors = dict[str, torch.Tensor]
+
+
+def per_member(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """(M,) values shaped to broadcast against a stacked (M, ...) tensor."""
+    return values.view(-1, *([1] * (like.ndim - 1)))
+
+
+@dataclass(frozen=True)
+class SGDRule:
+    """``torch.optim.SGD``'s update, member m with its own lr and momentum mu at step t:
+
+    g = -grad if maximize else grad;  g = g + weight_decay * p
+    b = g at the first step, else b = mu * b + (1 - dampening) * g
+    g = g + mu * b (nesterov) or g = b        (when mu != 0)
+    p = p - lr * g
+    """
+
+    momentum: float = 0.0
+    dampening: float = 0.0
+    weight_decay: float = 0.0
+    nesterov: bool = False
+    maximize: bool = False
+
+    def step(self, params, grads, state: dict, lr: torch.Tensor, mu: torch.Tensor | None) -> None:
+        for name, p, g in zip(params, params.values(), grads, strict=True):
+            if g is None:
+                continue
+            g = -g if self.maximize else g
+            if self.weight_decay != 0:
+                g = g.add(p, alpha=self.weight_decay)
+            if mu is not None or self.momentum != 0:
+                m = self.momentum if mu is None else per_member(mu, p)
+                buf = state.get(name)
+                if buf is None:
+                    buf = state[name] = g.clone()
+                else:
+                    buf.mul_(m).add_(g, alpha=1 - self.dampening)
+                g = g.add(buf * m) if self.nesterov else buf
+            p.addcmul_(g, per_member(lr, p), value=-1)
+
+
+@dataclass(frozen=True)
+class AdamRule:
+    """``torch.optim.Adam``'s (and ``AdamW``'s) update at step t = 1, 2, ..., beta1 per member:
+
+    g = -grad if maximize else grad
+    p = p * (1 - lr * weight_decay) (decoupled, AdamW)  or  g = g + weight_decay * p (Adam)
+    m = m + (1 - beta1) (g - m);   v = beta2 v + (1 - beta2) g^2
+    p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    """
+
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    decoupled_weight_decay: bool = False
+    maximize: bool = False
+
+    def step(self, params, grads, state: dict, lr: torch.Tensor, mu: torch.Tensor | None) -> None:
+        t = state["step"] = state.get("step", 0) + 1
+        beta1 = torch.full_like(lr, self.beta1) if mu is None else mu
+        # the scalars torch computes in Python floats, here per member in float64
+        b1 = beta1.double()
+        step_size = (lr.double() / (1 - b1**t)).to(lr.dtype)
+        bias2_sqrt = (1 - self.beta2**t) ** 0.5
+        for name, p, g in zip(params, params.values(), grads, strict=True):
+            if g is None:
+                continue
+            g = -g if self.maximize else g
+            if self.weight_decay != 0:
+                if self.decoupled_weight_decay:
+                    p.mul_(1 - per_member(lr, p) * self.weight_decay)
+                else:
+                    g = g.add(p, alpha=self.weight_decay)
+            m, v = state.get(name, (torch.zeros_like(p), torch.zeros_like(p)))
+            state[name] = m, v
+            m.lerp_(g, 1 - per_member(beta1, p))
+            v.mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
+            denom = (v.sqrt() / bias2_sqrt).add_(self.eps)
+            p.sub_(per_member(step_size, p) * (m / denom))
+
+
+UpdateRule = SGDRule | AdamRule
+
+
+def update_rule(optimizer: torch.optim.Optimizer | None, model: nn.Module) -> UpdateRule:
+    """The functional update equal to ``optimizer``'s (None: SGD with momentum 0.9, fit's default).
+
+    Raises ValueError saying why when there is none: another optimizer class, several param
+    groups, a group that is not all of the model's trainable parameters, or amsgrad.
+    """
+    if optimizer is None:
+        return SGDRule(momentum=0.9)
+    kind = type(optimizer)
+    if kind not in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW):
+        raise ValueError(f"the batched grid knows SGD, Adam and AdamW, not {kind.__name__}")
+    if len(optimizer.param_groups) != 1:
+        raise ValueError(
+            f"the optimizer has {len(optimizer.param_groups)} param groups; the batched grid "
+            "needs one group holding all of the model's parameters"
+        )
+    group = optimizer.param_groups[0]
+    trainable = {id(p) for p in model.parameters() if p.requires_grad}
+    if {id(p) for p in group["params"]} != trainable:
+        raise ValueError(
+            "the optimizer's param group is not exactly the model's trainable parameters"
+        )
+    if kind is torch.optim.SGD:
+        return SGDRule(
+            momentum=group["momentum"],
+            dampening=group["dampening"],
+            weight_decay=group["weight_decay"],
+            nesterov=group["nesterov"],
+            maximize=group["maximize"],
+        )
+    if group["amsgrad"]:
+        raise ValueError("the batched grid has no amsgrad variant of Adam")
+    return AdamRule(
+        beta1=group["betas"][0],
+        beta2=group["betas"][1],
+        eps=group["eps"],
+        weight_decay=group["weight_decay"],
+        decoupled_weight_decay=group.get("decoupled_weight_decay", kind is torch.optim.AdamW),
+        maximize=group["maximize"],
+    )
+
+
+def stack(model: nn.Module, members: int) -> tuple[Tensors, Tensors]:
+    """``members`` copies of the model's parameters and buffers, stacked: (members, *shape)."""
+
+    def copies(t: torch.Tensor) -> torch.Tensor:
+        return t.detach().unsqueeze(0).repeat(members, *([1] * t.ndim))
+
+    params = {k: copies(p).requires_grad_(p.requires_grad) for k, p in model.named_parameters()}
+    buffers = {k: copies(b) for k, b in model.named_buffers()}
+    return params, buffers
+
+
+def member_outputs(
+    model: nn.Module, params: Tensors, buffers: Tensors, inputs: torch.Tensor
+) -> torch.Tensor:
+    """Every member's ``model(inputs)``, stacked: (members, *output shape)."""
+
+    def one(p: Tensors, b: Tensors) -> torch.Tensor:
+        return functional_call(model, (p, b), (inputs,))
+
+    return vmap(one, randomness="same")(params, buffers)
+
+
+def member_losses(
+    model: nn.Module, params: Tensors, buffers: Tensors, batch: Any, loss_fn: LossFn
+) -> torch.Tensor:
+    """Every member's loss on one ``(inputs, targets)`` batch: shape (members,)."""
+    inputs, targets = batch
+    outputs = member_outputs(model, params, buffers, inputs)
+    return vmap(loss_fn, in_dims=(0, None))(outputs, targets)
+
+
+@torch.no_grad()
+def evaluate_members(
+    model: nn.Module,
+    params: Tensors,
+    buffers: Tensors,
+    batches: list,
+    loss_fn: LossFn,
+    accuracy: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each member's loss (and accuracy) on held-out batches, as ``loop.evaluate`` for one model:
+
+    loss = sum_b n_b * loss_b / sum_b n_b; accuracy = share of argmax(outputs) == targets (NaN
+    unless asked for, with class labels and 2-D outputs). Eval mode; train mode afterwards.
+    """
+    model.eval()
+    try:
+        total, count, correct = 0.0, 0, 0.0
+        classify = accuracy
+        for inputs, targets in batches:
+            outputs = member_outputs(model, params, buffers, inputs)
+            losses = vmap(loss_fn, in_dims=(0, None))(outputs, targets)
+            total = total + losses.float() * len(targets)
+            count += len(targets)
+            if classify and (not is_class_labels(targets) or outputs.ndim != 3):
+                classify = False
+            if classify:
+                correct = correct + (outputs.argmax(dim=2) == targets).sum(dim=1)
+    finally:
+        model.train()
+    losses = (total / count).double().cpu().numpy()
+    if not classify:
+        return losses, np.full(len(losses), math.nan)
+    return losses, (correct.double() / count).cpu().numpy()
+
+
+@dataclass(eq=False)
+class EnsembleRun:
+    """What ``fit_ensemble`` leaves: the trained members and, per member, what ``fit`` records.
+
+    ``params``/``buffers`` are stacked (members, *shape). ``val_loss`` and ``val_accuracy``
+    have shape (members, epochs), NaN where a member had stopped; ``epochs_recorded`` counts
+    the epochs each member finished; ``stopped_early`` marks members whose loss stopped being
+    finite.
+    """
+
+    model: nn.Module
+    params: Tensors
+    buffers: Tensors
+    val_loss: np.ndarray
+    val_accuracy: np.ndarray
+    epochs_recorded: np.ndarray
+    stopped_early: np.ndarray
+
+    def loss_on(self, batches: list, loss_fn: LossFn) -> np.ndarray:
+        """Each member's mean loss over ``batches`` (eval mode, no gradients)."""
+        return evaluate_members(self.model, self.params, self.buffers, batches, loss_fn)[0]
+
+
+def fit_ensemble(
+    model: nn.Module,
+    data: Any,
+    loss_fn: LossFn | None,
+    optimizer: torch.optim.Optimizer | None,
+    schedules: Sequence[Schedule | float],
+    *,
+    epochs: int = 1,
+    val_data: Any = None,
+    batch_size: int = 64,
+    device: str | torch.device = "auto",
+    seed: int | None = None,
+) -> EnsembleRun:
+    """``fit(copy of model, data, loss_fn, optimizer(copy), schedule=s, ...)`` for every s in
+    ``schedules``, as one batched run: same initial weights (``model``'s), same batches, same
+    dropout masks, one member per schedule. ``model`` itself is not trained (it is moved to
+    ``device``). ``optimizer`` (over ``model``) only says which update to use (``update_rule``).
+    A schedule's momentum, when it has one, sets SGD's momentum or Adam's beta1 as in ``fit``.
+    """
+    target = resolve_device(device)
+    model.to(target)
+    rule = update_rule(optimizer, model)
+    batches = as_batches(data, batch_size)
+    per_epoch = len(batches)
+    total_steps = epochs * per_epoch
+    plans = [check_schedule(s, total_steps, epochs) for s in schedules]
+    lrs = torch.tensor(np.stack([p.lr for p in plans], axis=1), dtype=torch.float32)
+    momenta = None
+    if any(p.momentum is not None for p in plans):
+        if not all(p.momentum is not None for p in plans):
+            raise ValueError("schedules must all set the momentum, or none of them")
+        momenta = torch.tensor(np.stack([p.momentum for p in plans], axis=1), dtype=torch.float32)
+    lrs = lrs.to(target)
+    momenta = None if momenta is None else momenta.to(target)
+    batches = batches.to(target)
+
+    members = len(plans)
+    params, buffers = stack(model, members)
+    trainable = [p for p in params.values() if p.requires_grad]
+    state: dict = {}
+    active = torch.ones(members, dtype=torch.bool, device=target)
+    val_loss = np.full((members, epochs), math.nan)
+    val_accuracy = np.full((members, epochs), math.nan)
+    recorded = np.zeros(members, dtype=int)
+    with seeded(seed):
+        val = held_out(val_data, batch_size, target)
+        model.train()
+        generator = local_generator(seed)
+        first, stream = peek(
+            chain.from_iterable(islice(batches.epoch(generator), per_epoch) for _ in range(epochs))
+        )
+        loss_fn = resolve_loss(loss_fn, None, first)
+        for step, batch in enumerate(stream):
+            all_active = bool(active.all())
+            if not all_active:
+                before = {k: t.detach().clone() for k, t in chain(params.items(), buffers.items())}
+            losses = member_losses(model, params, buffers, batch, loss_fn)
+            found = torch.autograd.grad(losses.sum(), trainable)
+            grads = iter(found)
+            with torch.no_grad():
+                rule.step(
+                    params,
+                    [next(grads) if p.requires_grad else None for p in params.values()],
+                    state,
+                    lrs[step],
+                    None if momenta is None else momenta[step],
+                )
+                if not all_active:  # stopped members keep what they had
+                    for k, t in chain(params.items(), buffers.items()):
+                        t[~active] = before[k][~active]
+                active &= torch.isfinite(losses.detach())
+            if val is not None and (step + 1) % per_epoch == 0:
+                epoch = step // per_epoch
+                loss, accuracy = evaluate_members(model, params, buffers, val, loss_fn, True)
+                keep = active.cpu().numpy()
+                val_loss[keep, epoch], val_accuracy[keep, epoch] = loss[keep], accuracy[keep]
+                recorded[keep] = epoch + 1
+    return EnsembleRun(
+        model=model,
+        params=params,
+        buffers=buffers,
+        val_loss=val_loss,
+        val_accuracy=val_accuracy,
+        epochs_recorded=recorded,
+        stopped_early=~active.cpu().numpy(),
+    )
+
+
+def batching_obstacle(
+    model: nn.Module, optimizer: torch.optim.Optimizer | None, data: Any, batch_size: int
+) -> str | None:
+    """Why ``fit_ensemble`` cannot stand in for a loop of ``fit`` here, or None when it can.
+
+    It can for (X, y) data, an optimizer ``update_rule`` knows, and a model that torch.func
+    batches: two stacked members on the first batch must give the model's own outputs (train
+    mode, same random stream, and eval mode). The model and the random stream are left as found.
+    """
+    if not is_tensor_pair(data):
+        return f"the training data is a {type(data).__name__}, not (X, y) tensors"
+    try:
+        update_rule(optimizer, model)
+    except ValueError as error:
+        return str(error)
+    inputs = as_batches(data, batch_size).X[:batch_size].to(next(model.parameters()).device)
+    training = model.training
+    params, buffers = stack(model, 2)
+    own_buffers = {k: b.detach().clone() for k, b in model.named_buffers()}
+    try:
+        with torch.no_grad():
+            for train in (True, False):
+                model.train(train)
+                with seeded(0):
+                    batched = member_outputs(model, params, buffers, inputs)
+                with seeded(0):
+                    single = model(inputs)
+                if not torch.allclose(batched[1], single, rtol=1e-4, atol=1e-6):
+                    return "torch.func gives this model other outputs than the model itself"
+    except Exception as error:  # noqa: BLE001 - any failure means: train it in a loop
+        return f"torch.func cannot batch this model ({type(error).__name__}: {error})"
+    finally:
+        model.train(training)
+        with torch.no_grad():
+            for k, b in model.named_buffers():
+                b.copy_(own_buffers[k])
+    return None
