@@ -99,8 +99,8 @@ def train_at_lrs(
     order. ``optimizer_factory(model)`` builds the optimizer (default: ``fit``'s, SGD with
     momentum 0.9, the same as the range test's).
 
-    ``batched``: for each seed, train all lrs as one batched ensemble (``fit_ensemble``: the
-    same weights, batches, dropout masks and updates as one ``fit`` per lr, several times
+    ``batched``: train the whole grid as one batched ensemble (``fit_ensemble``: the same
+    weights, batches, dropout masks and updates as one ``fit`` per lr and seed, several times
     faster), or one ``fit`` per lr and seed in a loop (False). None batches when it can
     (SGD, Adam or AdamW, a model torch.func batches, (X, y) data; see ``batching_obstacle``);
     True insists and raises a ValueError saying why it cannot.
@@ -118,7 +118,7 @@ def train_at_lrs(
     total_steps = epochs * steps_per_epoch(problem.train_data, problem.batch_size)
     target = resolve_device(device)
     train_batches = held_out(problem.train_data, problem.batch_size, target)
-    plans = [lr if schedule == "constant" else one_cycle(total_steps, max_lr=lr) for lr in lrs]
+    plans = [lr if schedule == "constant" else one_cycle(total_steps, max_lr=lr) for lr in lrs.tolist()]
     if batched is not False:
         obstacle = grid_obstacle(problem, optimizer_factory, target)
         if obstacle is not None and batched:
@@ -127,16 +127,14 @@ def train_at_lrs(
                 f"{obstacle}; pass batched=None (train it in a loop then) or False"
             )
         batched = obstacle is None
-    train_column = train_column_batched if batched else train_column_loop
+    train_grid = train_grid_batched if batched else train_grid_loop
 
-    shape = (len(lrs), len(seeds))
-    train_loss, val_loss, val_accuracy = (np.full(shape, np.nan) for _ in range(3))
     initial_loss = np.array(
         [loss_on(problem.make_model(s).to(target), train_batches, problem.loss_fn) for s in seeds]
     )
-    for j, seed in enumerate(seeds):
-        column = train_column(problem, plans, seed, epochs, optimizer_factory, target)
-        train_loss[:, j], val_loss[:, j], val_accuracy[:, j] = column
+    train_loss, val_loss, val_accuracy = train_grid(
+        problem, plans, seeds, epochs, optimizer_factory, target
+    )
     with np.errstate(invalid="ignore"):
         diverged = ~np.isfinite(train_loss) | (train_loss > initial_loss)
     return TrainingGrid(
@@ -153,71 +151,75 @@ def train_at_lrs(
     )
 
 
-Column = tuple[np.ndarray, np.ndarray, np.ndarray]  # train_loss, val_loss, val_accuracy per lr
+Grid = tuple[np.ndarray, np.ndarray, np.ndarray]  # train_loss, val_loss, val_accuracy (lr, seed)
 
 
-def train_column_loop(
+def train_grid_loop(
     problem: Problem,
     plans: list,
-    seed: int,
+    seeds: tuple[int, ...],
     epochs: int,
     optimizer_factory: OptimizerFactory | None,
     target: torch.device,
-) -> Column:
-    """One ``fit`` per schedule in ``plans``, each from ``problem.make_model(seed)``."""
+) -> Grid:
+    """One ``fit`` per schedule in ``plans`` and seed, each from ``problem.make_model(seed)``."""
     train_batches = held_out(problem.train_data, problem.batch_size, target)
-    train_loss, val_loss, val_accuracy = (np.full(len(plans), np.nan) for _ in range(3))
+    shape = (len(plans), len(seeds))
+    train_loss, val_loss, val_accuracy = (np.full(shape, np.nan) for _ in range(3))
     for i, plan in enumerate(plans):
-        model = problem.make_model(seed).to(target)
-        history = fit(
-            model,
-            problem.train_data,
-            problem.loss_fn,
-            optimizer_factory(model) if optimizer_factory else None,
-            epochs=epochs,
-            schedule=plan,
-            val_data=problem.val_data,
-            batch_size=problem.batch_size,
-            device=target,
-            seed=seed,
-            progress=False,
-        )
-        train_loss[i] = loss_on(model, train_batches, problem.loss_fn)
-        if len(history.val_loss):
-            val_loss[i] = history.val_loss[-1]
-            val_accuracy[i] = history.val_accuracy[-1]
+        for j, seed in enumerate(seeds):
+            model = problem.make_model(seed).to(target)
+            history = fit(
+                model,
+                problem.train_data,
+                problem.loss_fn,
+                optimizer_factory(model) if optimizer_factory else None,
+                epochs=epochs,
+                schedule=plan,
+                val_data=problem.val_data,
+                batch_size=problem.batch_size,
+                device=target,
+                seed=seed,
+                progress=False,
+            )
+            train_loss[i, j] = loss_on(model, train_batches, problem.loss_fn)
+            if len(history.val_loss):
+                val_loss[i, j] = history.val_loss[-1]
+                val_accuracy[i, j] = history.val_accuracy[-1]
     return train_loss, val_loss, val_accuracy
 
 
-def train_column_batched(
+def train_grid_batched(
     problem: Problem,
     plans: list,
-    seed: int,
+    seeds: tuple[int, ...],
     epochs: int,
     optimizer_factory: OptimizerFactory | None,
     target: torch.device,
-) -> Column:
-    """What ``train_column_loop`` gives, from one ``fit_ensemble`` over all of ``plans``."""
-    model = problem.make_model(seed).to(target)
+) -> Grid:
+    """What ``train_grid_loop`` gives, from one ``fit_ensemble`` (member seed-major)."""
+    models = [problem.make_model(seed).to(target) for seed in seeds]
     run = fit_ensemble(
-        model,
+        models,
         problem.train_data,
         problem.loss_fn,
-        optimizer_factory(model) if optimizer_factory else None,
+        optimizer_factory(models[0]) if optimizer_factory else None,
         plans,
+        seeds=seeds,
         epochs=epochs,
         val_data=problem.val_data,
         batch_size=problem.batch_size,
         device=target,
-        seed=seed,
     )
     train_batches = held_out(problem.train_data, problem.batch_size, target)
     last = np.maximum(run.epochs_recorded - 1, 0)
-    members = np.arange(len(plans))
+    members = np.arange(len(last))
     none = run.epochs_recorded == 0  # no epoch finished: no validation, as in the loop
     val_loss = np.where(none, np.nan, run.val_loss[members, last])
     val_accuracy = np.where(none, np.nan, run.val_accuracy[members, last])
-    return run.loss_on(train_batches, problem.loss_fn), val_loss, val_accuracy
+    train_loss = run.loss_on(train_batches, problem.loss_fn)
+    # member k * len(plans) + i is (seed k, plan i): rows per seed, transposed to (lr, seed)
+    return tuple(a.reshape(len(seeds), len(plans)).T for a in (train_loss, val_loss, val_accuracy))
 
 
 def grid_obstacle(

@@ -17,7 +17,12 @@ from lrwidgets.problems import Problem, get_problem
 from lrwidgets.problems.catalog import seeded
 from lrwidgets.studies import train_at_lrs
 from lrwidgets.training import fit
-from lrwidgets.training.ensemble import batching_obstacle, fit_ensemble, update_rule
+from lrwidgets.training.ensemble import (
+    batching_obstacle,
+    draws_random_numbers,
+    fit_ensemble,
+    update_rule,
+)
 
 RTOL = 1e-5
 
@@ -88,48 +93,55 @@ def test_batched_grid_equals_the_loop(spirals, noisy_spirals, schedule, dropout_
     ids=["sgd-nesterov", "sgd-dampening", "sgd-weight-decay", "adam", "adam-l2", "adamw"],
 )
 @pytest.mark.parametrize("schedule", ["constant", "one_cycle"])
-def test_each_member_ends_with_the_weights_fit_gives(noisy_spirals, factory, schedule):
-    """Member m of fit_ensemble = fit(model, schedule m) with torch.optim's own optimizer."""
-    problem, epochs = noisy_spirals, 2
+@pytest.mark.parametrize("dropout_bn", [False, True], ids=["seeds-together", "seed-by-seed"])
+def test_each_member_ends_with_the_weights_fit_gives(
+    spirals, noisy_spirals, factory, schedule, dropout_bn
+):
+    """Member (seed k, schedule i) of fit_ensemble = fit(model k, schedule i, seed k) with
+    torch.optim's own optimizer. Seeds train together unless the model draws random numbers."""
+    problem, epochs, seeds = (noisy_spirals if dropout_bn else spirals), 2, [3, 4]
     total = epochs * math.ceil(len(problem.train_data[0]) / problem.batch_size)
     lrs = [1e-3, 1e-2, 1e-1]
     plans = [lr if schedule == "constant" else one_cycle(total, max_lr=lr) for lr in lrs]
-    template = problem.make_model(3)
-    before = [t.clone() for t in template.state_dict().values()]
+    templates = [problem.make_model(seed) for seed in seeds]
+    before = [[t.clone() for t in m.state_dict().values()] for m in templates]
     run = fit_ensemble(
-        template,
+        templates,
         problem.train_data,
         problem.loss_fn,
-        factory(template),
+        factory(templates[0]),
         plans,
+        seeds=seeds,
         epochs=epochs,
         val_data=problem.val_data,
         batch_size=problem.batch_size,
         device="cpu",
-        seed=3,
     )
-    for t, saved in zip(template.state_dict().values(), before, strict=True):
-        assert torch.equal(t, saved)  # the template is not trained
-    for m, plan in enumerate(plans):
-        model = problem.make_model(3)
-        history = fit(
-            model,
-            problem.train_data,
-            problem.loss_fn,
-            factory(model),
-            epochs=epochs,
-            schedule=plan,
-            val_data=problem.val_data,
-            batch_size=problem.batch_size,
-            device="cpu",
-            seed=3,
-            progress=False,
-        )
-        for name, value in model.state_dict().items():
-            stacked = run.buffers[name] if name in run.buffers else run.params[name]
-            torch.testing.assert_close(stacked[m], value, rtol=1e-4, atol=1e-6, msg=name)
-        np.testing.assert_allclose(run.val_loss[m], history.val_loss, rtol=RTOL)
-        np.testing.assert_array_equal(run.val_accuracy[m], history.val_accuracy)
+    for model, saved in zip(templates, before, strict=True):
+        for t, s in zip(model.state_dict().values(), saved, strict=True):
+            assert torch.equal(t, s)  # the templates are not trained
+    for k, seed in enumerate(seeds):
+        for i, plan in enumerate(plans):
+            model = problem.make_model(seed)
+            history = fit(
+                model,
+                problem.train_data,
+                problem.loss_fn,
+                factory(model),
+                epochs=epochs,
+                schedule=plan,
+                val_data=problem.val_data,
+                batch_size=problem.batch_size,
+                device="cpu",
+                seed=seed,
+                progress=False,
+            )
+            m = k * len(plans) + i
+            for name, value in model.state_dict().items():
+                stacked = run.buffers[name] if name in run.buffers else run.params[name]
+                torch.testing.assert_close(stacked[m], value, rtol=1e-4, atol=1e-6, msg=name)
+            np.testing.assert_allclose(run.val_loss[m], history.val_loss, rtol=RTOL)
+            np.testing.assert_array_equal(run.val_accuracy[m], history.val_accuracy)
 
 
 def test_a_member_that_blows_up_late_stops_as_fit_stops_and_spares_the_others():
@@ -200,3 +212,7 @@ def test_the_probe_leaves_model_and_random_stream_as_found():
     for t, s in zip(model.state_dict().values(), saved, strict=True):
         assert torch.equal(t, s)
     assert model.training
+    assert draws_random_numbers(model, torch.randn(8, 2))
+    assert not draws_random_numbers(
+        nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4)), torch.randn(8, 2)
+    )

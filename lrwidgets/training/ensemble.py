@@ -21,7 +21,7 @@ BatchNorm's running statistics are buffers, stacked like the parameters, one set
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any
@@ -32,7 +32,7 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 from ..core import Schedule
-from .data import as_batches, held_out, is_tensor_pair, peek, resolve_device
+from .data import Batches, as_batches, held_out, is_tensor_pair, peek, resolve_device
 from .fit import check_schedule
 from .loop import LossFn, is_class_labels, resolve_loss
 from .state import local_generator, seeded
@@ -165,14 +165,19 @@ def update_rule(optimizer: torch.optim.Optimizer | None, model: nn.Module) -> Up
     )
 
 
-def stack(model: nn.Module, members: int) -> tuple[Tensors, Tensors]:
-    """``members`` copies of the model's parameters and buffers, stacked: (members, *shape)."""
+def stack(models: Sequence[nn.Module], copies: int) -> tuple[Tensors, Tensors]:
+    """``copies`` copies of each model's parameters and buffers, stacked along a new first
+    dimension: models[k]'s copy i is row k * copies + i."""
 
-    def copies(t: torch.Tensor) -> torch.Tensor:
-        return t.detach().unsqueeze(0).repeat(members, *([1] * t.ndim))
+    def stacked(tensors: list[torch.Tensor]) -> torch.Tensor:
+        return torch.stack([t.detach() for t in tensors]).repeat_interleave(copies, dim=0)
 
-    params = {k: copies(p).requires_grad_(p.requires_grad) for k, p in model.named_parameters()}
-    buffers = {k: copies(b) for k, b in model.named_buffers()}
+    named = [dict(chain(m.named_parameters(), m.named_buffers())) for m in models]
+    params = {
+        k: stacked([n[k] for n in named]).requires_grad_(p.requires_grad)
+        for k, p in models[0].named_parameters()
+    }
+    buffers = {k: stacked([n[k] for n in named]) for k, _ in models[0].named_buffers()}
     return params, buffers
 
 
@@ -188,12 +193,55 @@ def member_outputs(
 
 
 def member_losses(
-    model: nn.Module, params: Tensors, buffers: Tensors, batch: Any, loss_fn: LossFn
+    model: nn.Module,
+    params: Tensors,
+    buffers: Tensors,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    loss_fn: LossFn,
 ) -> torch.Tensor:
-    """Every member's loss on one ``(inputs, targets)`` batch: shape (members,)."""
-    inputs, targets = batch
-    outputs = member_outputs(model, params, buffers, inputs)
-    return vmap(loss_fn, in_dims=(0, None))(outputs, targets)
+    """The loss of every member on its seed's batch: shape (members,).
+
+    ``inputs`` and ``targets`` hold one batch per seed, (seeds, batch, ...); the members are
+    seed-major (member k * rates + i has seed k), so the parameters are viewed as
+    (seeds, rates, ...) and one vmap over seeds wraps one vmap over the rates of a seed.
+    """
+    seeds = len(inputs)
+
+    def one(p: Tensors, b: Tensors, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return loss_fn(functional_call(model, (p, b), (x,)), y)
+
+    per_rate = vmap(one, in_dims=(0, 0, None, 0), randomness="same")
+    per_seed = vmap(per_rate, randomness="same")
+    by_seed = {k: t.view(seeds, -1, *t.shape[1:]) for k, t in params.items()}
+    buffers_by_seed = {k: t.view(seeds, -1, *t.shape[1:]) for k, t in buffers.items()}
+    rates = len(next(iter(params.values()))) // seeds
+    # targets as a view per rate too: mse_loss's batching rule mixes up targets batched over
+    # seeds only (torch 2.13)
+    per_rate_targets = targets.unsqueeze(1).expand(seeds, rates, *targets.shape[1:])
+    return per_seed(by_seed, buffers_by_seed, inputs, per_rate_targets).flatten()
+
+
+def draws_random_numbers(model: nn.Module, inputs: torch.Tensor) -> bool:
+    """Does ``model`` (in train mode) give other outputs under another random seed (dropout)?
+
+    Its buffers (BatchNorm's running statistics) and torch's random stream are left as found.
+    """
+    saved = {k: b.detach().clone() for k, b in model.named_buffers()}
+    training = model.training
+    model.train()
+    try:
+        with torch.no_grad():
+            outputs = []
+            for seed in (0, 1):
+                with seeded(seed):
+                    outputs.append(model(inputs))
+    finally:
+        model.train(training)
+        with torch.no_grad():
+            for k, b in model.named_buffers():
+                b.copy_(saved[k])
+    return not torch.equal(*outputs)
 
 
 @torch.no_grad()
@@ -253,66 +301,127 @@ class EnsembleRun:
         """Each member's mean loss over ``batches`` (eval mode, no gradients)."""
         return evaluate_members(self.model, self.params, self.buffers, batches, loss_fn)[0]
 
+    @staticmethod
+    def joined(runs: Sequence[EnsembleRun]) -> EnsembleRun:
+        """The members of several runs in one, in order."""
+        if len(runs) == 1:
+            return runs[0]
+        return EnsembleRun(
+            model=runs[0].model,
+            params={k: torch.cat([r.params[k] for r in runs]) for k in runs[0].params},
+            buffers={k: torch.cat([r.buffers[k] for r in runs]) for k in runs[0].buffers},
+            val_loss=np.concatenate([r.val_loss for r in runs]),
+            val_accuracy=np.concatenate([r.val_accuracy for r in runs]),
+            epochs_recorded=np.concatenate([r.epochs_recorded for r in runs]),
+            stopped_early=np.concatenate([r.stopped_early for r in runs]),
+        )
+
 
 def fit_ensemble(
-    model: nn.Module,
+    models: Sequence[nn.Module],
     data: Any,
     loss_fn: LossFn | None,
     optimizer: torch.optim.Optimizer | None,
     schedules: Sequence[Schedule | float],
     *,
+    seeds: Sequence[int | None],
     epochs: int = 1,
     val_data: Any = None,
     batch_size: int = 64,
     device: str | torch.device = "auto",
-    seed: int | None = None,
 ) -> EnsembleRun:
-    """``fit(copy of model, data, loss_fn, optimizer(copy), schedule=s, ...)`` for every s in
-    ``schedules``, as one batched run: same initial weights (``model``'s), same batches, same
-    dropout masks, one member per schedule. ``model`` itself is not trained (it is moved to
-    ``device``). ``optimizer`` (over ``model``) only says which update to use (``update_rule``).
-    A schedule's momentum, when it has one, sets SGD's momentum or Adam's beta1 as in ``fit``.
+    """``fit(copy of models[k], data, loss_fn, optimizer, schedule=schedules[i], seed=seeds[k])``
+    for every seed k and schedule i, as one batched run; member k * len(schedules) + i.
+
+    The members of one seed start from the same weights (``models[k]``'s) and see the same
+    batches and dropout masks. The models themselves are not trained (only moved to
+    ``device``). ``optimizer`` (over ``models[0]``) only says which update to use
+    (``update_rule``). A schedule's momentum, when it has one, sets SGD's momentum or Adam's
+    beta1, as in ``fit``. Seeds train together when the model draws no random numbers, else
+    one seed after another (one random stream per seed, as in ``fit``).
     """
+    if len(models) != len(seeds) or not models:
+        raise ValueError(f"give one model per seed, got {len(models)} models, {len(seeds)} seeds")
+    if not is_tensor_pair(data):
+        raise TypeError(
+            f"data must be a tuple (X, y) of tensors or arrays, got {type(data).__name__}"
+        )
     target = resolve_device(device)
-    model.to(target)
-    rule = update_rule(optimizer, model)
+    for model in models:
+        model.to(target)
+    rule = update_rule(optimizer, models[0])
     batches = as_batches(data, batch_size)
     per_epoch = len(batches)
-    total_steps = epochs * per_epoch
-    plans = [check_schedule(s, total_steps, epochs) for s in schedules]
-    lrs = torch.tensor(np.stack([p.lr for p in plans], axis=1), dtype=torch.float32)
-    momenta = None
-    if any(p.momentum is not None for p in plans):
-        if not all(p.momentum is not None for p in plans):
-            raise ValueError("schedules must all set the momentum, or none of them")
-        momenta = torch.tensor(np.stack([p.momentum for p in plans], axis=1), dtype=torch.float32)
-    lrs = lrs.to(target)
-    momenta = None if momenta is None else momenta.to(target)
+    plans = [check_schedule(s, epochs * per_epoch, epochs) for s in schedules]
+    if len({p.momentum is None for p in plans}) > 1:
+        raise ValueError("schedules must all set the momentum, or none of them")
     batches = batches.to(target)
+    groups = [range(len(seeds))]
+    if len(seeds) > 1 and draws_random_numbers(models[0], next(batches.epoch(shuffle=False))[0]):
+        groups = [[k] for k in range(len(seeds))]
+    runs = [
+        train_members(
+            [models[k] for k in group],
+            [seeds[k] for k in group],
+            batches,
+            loss_fn,
+            rule,
+            plans,
+            epochs,
+            held_out(val_data, batch_size, target),
+            target,
+        )
+        for group in groups
+    ]
+    return EnsembleRun.joined(runs)
 
-    members = len(plans)
-    params, buffers = stack(model, members)
+
+def train_members(
+    models: Sequence[nn.Module],
+    seeds: Sequence[int | None],
+    batches: Batches,
+    loss_fn: LossFn | None,
+    rule: UpdateRule,
+    plans: Sequence[Schedule],
+    epochs: int,
+    val: list | None,
+    device: torch.device,
+) -> EnsembleRun:
+    """``fit_ensemble``'s work for seeds that train together (one seed, or a model that draws
+    no random numbers): each step one batch per seed, one update for every member."""
+    model, per_epoch, rates = models[0], len(batches), len(plans)
+    members = len(models) * rates
+
+    def per_step(values: list[np.ndarray]) -> torch.Tensor:  # (steps, members)
+        return torch.tensor(np.stack(values, axis=1), dtype=torch.float32).tile(len(models))
+
+    lrs = per_step([p.lr for p in plans]).to(device)
+    momenta = None if plans[0].momentum is None else per_step([p.momentum for p in plans])
+    momenta = None if momenta is None else momenta.to(device)
+    params, buffers = stack(models, rates)
     trainable = [p for p in params.values() if p.requires_grad]
     state: dict = {}
-    active = torch.ones(members, dtype=torch.bool, device=target)
+    active = torch.ones(members, dtype=torch.bool, device=device)
     val_loss = np.full((members, epochs), math.nan)
     val_accuracy = np.full((members, epochs), math.nan)
     recorded = np.zeros(members, dtype=int)
-    with seeded(seed):
-        val = held_out(val_data, batch_size, target)
+    with seeded(seeds[0] if len(seeds) == 1 else None):
         model.train()
-        generator = local_generator(seed)
-        first, stream = peek(
-            chain.from_iterable(islice(batches.epoch(generator), per_epoch) for _ in range(epochs))
-        )
-        loss_fn = resolve_loss(loss_fn, None, first)
-        for step, batch in enumerate(stream):
+
+        def stream(seed: int | None) -> Iterator:
+            generator = local_generator(seed)
+            epoch_batches = (islice(batches.epoch(generator), per_epoch) for _ in range(epochs))
+            return chain.from_iterable(epoch_batches)
+
+        first, steps = peek(zip(*(stream(seed) for seed in seeds), strict=True))
+        loss_fn = resolve_loss(loss_fn, None, first[0])
+        for step, seed_batches in enumerate(steps):
+            inputs, targets = (torch.stack(parts) for parts in zip(*seed_batches, strict=True))
             all_active = bool(active.all())
             if not all_active:
                 before = {k: t.detach().clone() for k, t in chain(params.items(), buffers.items())}
-            losses = member_losses(model, params, buffers, batch, loss_fn)
-            found = torch.autograd.grad(losses.sum(), trainable)
-            grads = iter(found)
+            losses = member_losses(model, params, buffers, inputs, targets, loss_fn)
+            grads = iter(torch.autograd.grad(losses.sum(), trainable))
             with torch.no_grad():
                 rule.step(
                     params,
@@ -359,7 +468,7 @@ def batching_obstacle(
         return str(error)
     inputs = as_batches(data, batch_size).X[:batch_size].to(next(model.parameters()).device)
     training = model.training
-    params, buffers = stack(model, 2)
+    params, buffers = stack([model], 2)
     own_buffers = {k: b.detach().clone() for k, b in model.named_buffers()}
     try:
         with torch.no_grad():
