@@ -118,7 +118,9 @@ def train_at_lrs(
     total_steps = epochs * steps_per_epoch(problem.train_data, problem.batch_size)
     target = resolve_device(device)
     train_batches = held_out(problem.train_data, problem.batch_size, target)
-    plans = [lr if schedule == "constant" else one_cycle(total_steps, max_lr=lr) for lr in lrs.tolist()]
+    plans = [
+        lr if schedule == "constant" else one_cycle(total_steps, max_lr=lr) for lr in lrs.tolist()
+    ]
     if batched is not False:
         obstacle = grid_obstacle(problem, optimizer_factory, target)
         if obstacle is not None and batched:
@@ -228,7 +230,9 @@ def grid_obstacle(
     """Why ``train_at_lrs`` cannot batch this problem (``batching_obstacle``), or None."""
     model = problem.make_model(0).to(target)
     optimizer = optimizer_factory(model) if optimizer_factory else None
-    return batching_obstacle(model, optimizer, problem.train_data, problem.batch_size)
+    return batching_obstacle(
+        model, optimizer, problem.train_data, problem.batch_size, problem.loss_fn
+    )
 
 
 def best_lr(grid: TrainingGrid, metric: str | None = None, *, per_seed: bool = False):

@@ -191,6 +191,11 @@ def test_obstacles_name_the_reason(spirals):
     data = spirals.train_data
     assert batching_obstacle(model, None, data, 32) is None
     assert "cannot batch this model" in batching_obstacle(ItemInForward(), None, data, 32)
+
+    def item_loss(outputs, targets):
+        return outputs.sum() * 0 + outputs.abs().max().item()
+
+    assert "cannot batch this model" in batching_obstacle(model, None, data, 32, item_loss)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*data), batch_size=32)
     assert "not (X, y) tensors" in batching_obstacle(model, None, loader, 32)
     two_groups = torch.optim.SGD([{"params": [model.weight]}, {"params": [model.bias]}], lr=0.1)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any
@@ -41,8 +42,12 @@ Tensors = dict[str, torch.Tensor]
 
 
 def per_member(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """(M,) values shaped to broadcast against a stacked (M, ...) tensor."""
-    return values.view(-1, *([1] * (like.ndim - 1)))
+    """(M,) values in ``like``'s dtype, shaped to broadcast against the stacked (M, ...) ``like``.
+
+    Schedules arrive in float64 (torch.optim computes its scalars in Python floats) and meet the
+    parameters in their own dtype, as torch.optim's scalars do.
+    """
+    return values.to(like.dtype).view(-1, *([1] * (like.ndim - 1)))
 
 
 @dataclass(frozen=True)
@@ -98,10 +103,9 @@ class AdamRule:
 
     def step(self, params, grads, state: dict, lr: torch.Tensor, mu: torch.Tensor | None) -> None:
         t = state["step"] = state.get("step", 0) + 1
-        beta1 = torch.full_like(lr, self.beta1) if mu is None else mu
         # the scalars torch computes in Python floats, here per member in float64
-        b1 = beta1.double()
-        step_size = (lr.double() / (1 - b1**t)).to(lr.dtype)
+        beta1 = torch.full_like(lr, self.beta1, dtype=torch.float64) if mu is None else mu
+        step_size = lr / (1 - beta1**t)
         bias2_sqrt = (1 - self.beta2**t) ** 0.5
         for name, p, g in zip(params, params.values(), grads, strict=True):
             if g is None:
@@ -114,7 +118,7 @@ class AdamRule:
                     g = g.add(p, alpha=self.weight_decay)
             m, v = state.get(name, (torch.zeros_like(p), torch.zeros_like(p)))
             state[name] = m, v
-            m.lerp_(g, 1 - per_member(beta1, p))
+            m.lerp_(g, per_member(1 - beta1, p))
             v.mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
             denom = (v.sqrt() / bias2_sqrt).add_(self.eps)
             p.sub_(per_member(step_size, p) * (m / denom))
@@ -222,25 +226,32 @@ def member_losses(
     return per_seed(by_seed, buffers_by_seed, inputs, per_rate_targets).flatten()
 
 
-def draws_random_numbers(model: nn.Module, inputs: torch.Tensor) -> bool:
-    """Does ``model`` (in train mode) give other outputs under another random seed (dropout)?
-
-    Its buffers (BatchNorm's running statistics) and torch's random stream are left as found.
-    """
+@contextmanager
+def buffers_kept(model: nn.Module) -> Iterator[None]:
+    """Inside, forward passes may change the model's buffers (BatchNorm's running statistics)
+    and its train/eval mode; afterwards both are what they were."""
     saved = {k: b.detach().clone() for k, b in model.named_buffers()}
     training = model.training
-    model.train()
     try:
-        with torch.no_grad():
-            outputs = []
-            for seed in (0, 1):
-                with seeded(seed):
-                    outputs.append(model(inputs))
+        yield
     finally:
         model.train(training)
         with torch.no_grad():
             for k, b in model.named_buffers():
                 b.copy_(saved[k])
+
+
+def draws_random_numbers(model: nn.Module, inputs: torch.Tensor) -> bool:
+    """Does ``model`` (in train mode) give other outputs under another random seed (dropout)?
+
+    The model and torch's random stream are left as found.
+    """
+    with torch.no_grad(), buffers_kept(model):
+        model.train()
+        outputs = []
+        for seed in (0, 1):
+            with seeded(seed):
+                outputs.append(model(inputs))
     return not torch.equal(*outputs)
 
 
@@ -393,7 +404,7 @@ def train_members(
     members = len(models) * rates
 
     def per_step(values: list[np.ndarray]) -> torch.Tensor:  # (steps, members)
-        return torch.tensor(np.stack(values, axis=1), dtype=torch.float32).tile(len(models))
+        return torch.tensor(np.stack(values, axis=1), dtype=torch.float64).tile(len(models))
 
     lrs = per_step([p.lr for p in plans]).to(device)
     momenta = None if plans[0].momentum is None else per_step([p.momentum for p in plans])
@@ -452,13 +463,18 @@ def train_members(
 
 
 def batching_obstacle(
-    model: nn.Module, optimizer: torch.optim.Optimizer | None, data: Any, batch_size: int
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+    data: Any,
+    batch_size: int,
+    loss_fn: LossFn | None = None,
 ) -> str | None:
     """Why ``fit_ensemble`` cannot stand in for a loop of ``fit`` here, or None when it can.
 
-    It can for (X, y) data, an optimizer ``update_rule`` knows, and a model that torch.func
-    batches: two stacked members on the first batch must give the model's own outputs (train
-    mode, same random stream, and eval mode). The model and the random stream are left as found.
+    It can for (X, y) data, an optimizer ``update_rule`` knows, and a model (and loss) that
+    torch.func batches: two stacked members on the first batch must give the model's own loss
+    in train mode (under the same random seed) and its own outputs in eval mode. The model and
+    torch's random stream are left as found.
     """
     if not is_tensor_pair(data):
         return f"the training data is a {type(data).__name__}, not (X, y) tensors"
@@ -466,25 +482,24 @@ def batching_obstacle(
         update_rule(optimizer, model)
     except ValueError as error:
         return str(error)
-    inputs = as_batches(data, batch_size).X[:batch_size].to(next(model.parameters()).device)
-    training = model.training
+    batches = as_batches(data, batch_size).to(next(model.parameters()).device)
+    inputs, targets = next(batches.epoch(shuffle=False))
+    loss_fn = resolve_loss(loss_fn, None, (inputs, targets))
     params, buffers = stack([model], 2)
-    own_buffers = {k: b.detach().clone() for k, b in model.named_buffers()}
     try:
-        with torch.no_grad():
-            for train in (True, False):
-                model.train(train)
-                with seeded(0):
-                    batched = member_outputs(model, params, buffers, inputs)
-                with seeded(0):
-                    single = model(inputs)
-                if not torch.allclose(batched[1], single, rtol=1e-4, atol=1e-6):
-                    return "torch.func gives this model other outputs than the model itself"
+        with torch.no_grad(), buffers_kept(model):
+            model.train()
+            with seeded(0):
+                losses = member_losses(model, params, buffers, inputs[None], targets[None], loss_fn)
+            with seeded(0):
+                loss = loss_fn(model(inputs), targets)
+            model.eval()
+            outputs = member_outputs(model, params, buffers, inputs)
+            same = torch.allclose(losses[1], loss, rtol=1e-4, atol=1e-6) and torch.allclose(
+                outputs[1], model(inputs), rtol=1e-4, atol=1e-6
+            )
     except Exception as error:  # noqa: BLE001 - any failure means: train it in a loop
         return f"torch.func cannot batch this model ({type(error).__name__}: {error})"
-    finally:
-        model.train(training)
-        with torch.no_grad():
-            for k, b in model.named_buffers():
-                b.copy_(own_buffers[k])
+    if not same:
+        return "torch.func gives this model other outputs than the model itself"
     return None
