@@ -1,10 +1,12 @@
 """Train one model at many learning rates at once: a batched ensemble of copies of it.
 
-Training the same initial weights on the same batches at M learning rates is one computation
+Training the same initial weights on the same batches at L learning rates is one computation
 with an extra dimension: each parameter and buffer is stacked into a tensor of shape
-(M, *shape), row m holding member m. One step of ``fit_ensemble`` does, for all members at once,
+(M, *shape), row m holding member m. With S seeds (each its own initial weights and batch
+order) there are M = S x L members, seed-major: member k * L + i has seed k and rate i.
+One step of ``fit_ensemble`` does, for all members at once,
 
-    loss_m   = loss_fn(model(x; params_m, buffers_m), y)     torch.func.vmap over functional_call
+    loss_m   = loss_fn(model(x_k; params_m, buffers_m), y_k)  torch.func.vmap over functional_call
     grads    = d(sum_m loss_m) / d params                     row m is d loss_m / d params_m
     params_m = the optimizer's update with lr_m[t], mu_m[t]   (``SGDRule``, ``AdamRule``)
 
@@ -13,8 +15,10 @@ member that blows up to inf/NaN leaves the others alone. As ``fit`` does with on
 member stops after the first step whose loss is not finite (that step is still taken): its
 parameters and buffers stay as that step left them, and it records no more validation.
 
-Dropout draws one mask per step for all members (vmap's ``randomness="same"``): the mask ``fit``
-draws for each member under the same seed, because ``fit`` reseeds torch's random stream per run.
+Dropout draws one mask per step for all members of a seed (vmap's ``randomness="same"``): the
+mask ``fit`` draws for each of them, because ``fit`` reseeds torch's random stream with the seed
+for every run. Each seed needs its own stream, so a model that draws random numbers trains one
+seed after another; a model that draws none trains all seeds together.
 BatchNorm's running statistics are buffers, stacked like the parameters, one set per member.
 """
 
