@@ -15,7 +15,7 @@ from torch import nn
 from lrwidgets.core import one_cycle
 from lrwidgets.problems import Problem, get_problem
 from lrwidgets.problems.catalog import seeded
-from lrwidgets.studies import train_at_lrs
+from lrwidgets.studies import grid_obstacle, train_at_lrs
 from lrwidgets.training import fit
 from lrwidgets.training.ensemble import (
     batching_obstacle,
@@ -220,4 +220,35 @@ def test_the_probe_leaves_model_and_random_stream_as_found():
     assert draws_random_numbers(model, torch.randn(8, 2))
     assert not draws_random_numbers(
         nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4)), torch.randn(8, 2)
+    )
+
+
+def adam(model):
+    return torch.optim.Adam(model.parameters())
+
+
+@pytest.mark.parametrize("name", ["quadratic", "spirals", "digits-mlp", "digits-cnn"])
+def test_every_course_problem_trains_batched_by_default(name):
+    """batched=None batches the course's problems with the default optimizer and with Adam."""
+    problem = get_problem(name)
+    assert grid_obstacle(problem, None, torch.device("cpu")) is None
+    assert grid_obstacle(problem, adam, torch.device("cpu")) is None
+
+
+def test_adam_grid_and_a_cnn_grid_equal_the_loop(spirals):
+    """Adam with one-cycle's beta1 schedule on the spirals; SGD on digits-cnn's convolutions."""
+    kwargs = dict(epochs=2, seeds=(0, 1), schedule="one_cycle", optimizer_factory=adam)
+    lrs = [1e-3, 1e-2]
+    assert_same_grid(
+        train_at_lrs(spirals, lrs, batched=False, **kwargs),
+        train_at_lrs(spirals, lrs, batched=True, **kwargs),
+        slice(None),
+    )
+    cnn = get_problem("digits-cnn")
+    cnn.train_data = tuple(t[:256] for t in cnn.train_data)  # 4 steps an epoch
+    kwargs = dict(epochs=1, seeds=(0, 1))
+    assert_same_grid(
+        train_at_lrs(cnn, lrs, batched=False, **kwargs),
+        train_at_lrs(cnn, lrs, batched=True, **kwargs),
+        slice(None),
     )
