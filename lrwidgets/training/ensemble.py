@@ -230,6 +230,36 @@ def member_losses(
     return per_seed(by_seed, buffers_by_seed, inputs, per_rate_targets).flatten()
 
 
+def train_step_members(
+    model: nn.Module,
+    params: Tensors,
+    buffers: Tensors,
+    batches: Sequence[Any],
+    loss_fn: LossFn,
+    rule: UpdateRule,
+    state: dict,
+    lr: torch.Tensor,
+    mu: torch.Tensor | None,
+) -> torch.Tensor:
+    """One step for every member: the loss on its batch order's batch (``batches``: one
+    ``(inputs, targets)`` per order, see ``member_losses``), the gradient of the sum of the
+    losses, ``rule``'s update with ``lr`` (and ``mu``) per member. Returns the losses, taken
+    before the step."""
+    inputs, targets = (torch.stack(parts) for parts in zip(*batches, strict=True))
+    losses = member_losses(model, params, buffers, inputs, targets, loss_fn)
+    trainable = [p for p in params.values() if p.requires_grad]
+    grads = iter(torch.autograd.grad(losses.sum(), trainable))
+    with torch.no_grad():
+        rule.step(
+            params,
+            [next(grads) if p.requires_grad else None for p in params.values()],
+            state,
+            lr,
+            mu,
+        )
+    return losses.detach()
+
+
 @contextmanager
 def buffers_kept(model: nn.Module) -> Iterator[None]:
     """Inside, forward passes may change the model's buffers (BatchNorm's running statistics)
@@ -414,7 +444,6 @@ def train_members(
     momenta = None if plans[0].momentum is None else per_step([p.momentum for p in plans])
     momenta = None if momenta is None else momenta.to(device)
     params, buffers = stack(models, rates)
-    trainable = [p for p in params.values() if p.requires_grad]
     state: dict = {}
     active = torch.ones(members, dtype=torch.bool, device=device)
     val_loss = np.full((members, epochs), math.nan)
@@ -431,24 +460,18 @@ def train_members(
         first, steps = peek(zip(*(stream(seed) for seed in seeds), strict=True))
         loss_fn = resolve_loss(loss_fn, None, first[0])
         for step, seed_batches in enumerate(steps):
-            inputs, targets = (torch.stack(parts) for parts in zip(*seed_batches, strict=True))
             all_active = bool(active.all())
             if not all_active:
                 before = {k: t.detach().clone() for k, t in chain(params.items(), buffers.items())}
-            losses = member_losses(model, params, buffers, inputs, targets, loss_fn)
-            grads = iter(torch.autograd.grad(losses.sum(), trainable))
+            mu = None if momenta is None else momenta[step]
+            losses = train_step_members(
+                model, params, buffers, seed_batches, loss_fn, rule, state, lrs[step], mu
+            )
             with torch.no_grad():
-                rule.step(
-                    params,
-                    [next(grads) if p.requires_grad else None for p in params.values()],
-                    state,
-                    lrs[step],
-                    None if momenta is None else momenta[step],
-                )
                 if not all_active:  # stopped members keep what they had
                     for k, t in chain(params.items(), buffers.items()):
                         t[~active] = before[k][~active]
-                active &= torch.isfinite(losses.detach())
+                active &= torch.isfinite(losses)
             if val is not None and (step + 1) % per_epoch == 0:
                 epoch = step // per_epoch
                 loss, accuracy = evaluate_members(model, params, buffers, val, loss_fn, True)
