@@ -19,7 +19,6 @@ Afterwards the model and the optimizer are exactly as they were: see ``state.py`
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -45,7 +44,6 @@ from .loop import (
     set_lr,
     train_step,
 )
-from .range_test_ensemble import BATCHED_OPTIONS, range_tests_batched, repeat_obstacle
 from .result import RangeTestResult
 from .state import local_generator, restore, seeded, snapshot
 
@@ -157,7 +155,6 @@ def repeat_range_test(
     seeds: Sequence[int] = (0, 1, 2, 3, 4),
     vary: str = "both",
     optimizer_factory: Callable[[nn.Module], torch.optim.Optimizer] | None = None,
-    batched: bool | None = None,
     **range_test_kwargs: Any,
 ) -> list[RangeTestResult]:
     """One range test per seed, to see how much the curve and its suggestions move.
@@ -167,9 +164,6 @@ def repeat_range_test(
     (and dropout) follow ``seed``; ``"both"``: both follow ``seed``.
     ``optimizer_factory(model)`` builds each run's optimizer (None: SGD with momentum 0.9).
     Other keyword arguments go to ``range_test``.
-    ``batched``: run the tests as one batched run (``range_test_ensemble``, the same curves)
-    or one after another (False); None batches when it can (``repeat_obstacle``), True
-    insists and raises a ValueError saying why it cannot.
     """
     if not callable(model_factory):
         raise TypeError(f"model_factory must be callable, got {type(model_factory).__name__}")
@@ -183,29 +177,12 @@ def repeat_range_test(
         if name in range_test_kwargs:
             hint = "seeds" if name == "seed" else "optimizer_factory"
             raise TypeError(f"repeat_range_test sets {name} itself; use {hint}= instead")
-    if batched not in (None, True, False):
-        raise TypeError(f"batched must be None, True or False, got {batched!r}")
-    models = [model_factory(seeds[0] if vary == "order" else seed) for seed in seeds]
-    optimizers = [optimizer_factory(m) if optimizer_factory is not None else None for m in models]
-    orders = [seeds[0] if vary == "init" else seed for seed in seeds]
-    if batched is not False:
-        obstacle = repeat_obstacle(models, optimizers[0], data, orders, range_test_kwargs)
-        if obstacle is not None and batched:
-            raise ValueError(
-                f"batched=True, but these range tests cannot run as one batched run: "
-                f"{obstacle}; pass batched=None (run them in a loop then) or False"
-            )
-        if obstacle is None:
-            defaults = {
-                name: parameter.default
-                for name, parameter in inspect.signature(range_test).parameters.items()
-                if name in BATCHED_OPTIONS
-            }
-            options = defaults | range_test_kwargs
-            return range_tests_batched(
-                models, data, orders=orders, optimizer=optimizers[0], **options
-            )
-    return [
-        range_test(model, data, optimizer=optimizer, seed=order, **range_test_kwargs)
-        for model, optimizer, order in zip(models, optimizers, orders, strict=True)
-    ]
+    results = []
+    for seed in seeds:
+        model = model_factory(seeds[0] if vary == "order" else seed)
+        optimizer = optimizer_factory(model) if optimizer_factory is not None else None
+        order = seeds[0] if vary == "init" else seed
+        results.append(
+            range_test(model, data, optimizer=optimizer, seed=order, **range_test_kwargs)
+        )
+    return results
