@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from lrwidgets.training import range_test
-from lrwidgets.training.state import move_optimizer_state, restore, snapshot
+from lrwidgets.training.state import restore, snapshot
 
 
 class Net(nn.Module):
@@ -213,7 +213,7 @@ def test_restore_undoes_a_conversion_of_the_whole_model():
     before = everything(model, optimizer)
     saved = snapshot(model, optimizer)
     model.double()
-    move_optimizer_state(optimizer)
+    optimizer.load_state_dict(optimizer.state_dict())  # new state objects, cast to float64
     assert model.bn.running_mean.dtype == torch.float64
     assert next(iter(optimizer.state.values()))["exp_avg"].dtype == torch.float64
     X, y = data()
@@ -222,3 +222,103 @@ def test_restore_undoes_a_conversion_of_the_whole_model():
     optimizer.step()
     restore(saved, optimizer)
     assert_same(before, everything(model, optimizer))
+
+
+def trained(optimizer_class, dtype=torch.float64, steps=3, **kwargs):
+    """A float64 (or ``dtype``) model and its optimizer after a few steps, grads left behind."""
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3)).to(dtype)
+    optimizer = optimizer_class(model.parameters(), **kwargs)
+    X, y = data()
+    for i in range(steps + 1):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(X[:16].to(dtype)).float(), y[:16]).backward()
+        if i < steps:
+            optimizer.step()
+    return model, optimizer
+
+
+def train_more(model, optimizer, steps=5):
+    X, y = data()
+    for i in range(steps):
+        optimizer.zero_grad()
+        x = X[i * 8 : (i + 1) * 8].to(next(model.parameters()).dtype)
+        nn.functional.cross_entropy(model(x).float(), y[i * 8 : (i + 1) * 8]).backward()
+        optimizer.step()
+    return [p.detach().clone() for p in model.parameters()]
+
+
+class MasterWeightSGD(torch.optim.Optimizer):
+    """Plain SGD that keeps float32 master weights for low-precision parameters."""
+
+    def __init__(self, params, lr=0.1):
+        super().__init__(params, {"lr": lr})
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    master = self.state[p].setdefault("master", p.float().clone())
+                    master.add_(p.grad.float(), alpha=-group["lr"])
+                    p.copy_(master)
+
+
+OPTIMIZERS_WITH_ODD_STATE = [
+    (torch.optim.NAdam, torch.float64, {"lr": 1e-2}),  # mu_product stays float32
+    (torch.optim.ASGD, torch.float64, {"lr": 1e-2}),  # eta and mu stay float32
+    (MasterWeightSGD, torch.bfloat16, {"lr": 1e-2}),  # float32 master weights
+]
+
+
+@pytest.mark.parametrize(("optimizer_class", "dtype", "kwargs"), OPTIMIZERS_WITH_ODD_STATE)
+def test_restore_is_in_place_same_objects_same_dtypes(optimizer_class, dtype, kwargs):
+    model, optimizer = trained(optimizer_class, dtype, **kwargs)
+    twin_model, twin_optimizer = copy.deepcopy((model, optimizer))
+    before = everything(model, optimizer)
+    groups = list(optimizer.param_groups)
+    group_params = [g["params"] for g in optimizer.param_groups]
+    state = {p: dict(s) for p, s in optimizer.state.items()}
+    state_dicts = {p: s for p, s in optimizer.state.items()}
+    grads = [p.grad for p in model.parameters()]
+    dtypes = {(i, k): v.dtype for i, s in enumerate(state.values()) for k, v in s.items()}
+    if optimizer_class is torch.optim.NAdam:
+        assert {v.dtype for s in state.values() for v in (s["mu_product"],)} == {torch.float32}
+    if optimizer_class is MasterWeightSGD:
+        assert {s["master"].dtype for s in state.values()} == {torch.float32}
+
+    X, y = data()
+    range_test(
+        model,
+        (X.to(dtype), y),
+        lambda out, t: nn.functional.cross_entropy(out.float(), t),
+        optimizer,
+        num_iter=8,
+        end_lr=1.0,
+        progress=False,
+    )
+
+    assert_same(before, everything(model, optimizer))
+    assert optimizer.param_groups == groups  # the same list contents ...
+    assert all(a is b for a, b in zip(optimizer.param_groups, groups, strict=True))  # ... objects
+    assert all(g["params"] is p for g, p in zip(optimizer.param_groups, group_params, strict=True))
+    assert all(optimizer.state[p] is state_dicts[p] for p in state_dicts)
+    for p, saved in state.items():
+        for key, value in saved.items():
+            assert optimizer.state[p][key] is value, key
+    assert {(i, k): v.dtype for i, s in enumerate(state.values()) for k, v in s.items()} == dtypes
+    assert all(p.grad is g for p, g in zip(model.parameters(), grads, strict=True))
+    # and so training afterwards is bit for bit that of an untouched twin
+    after, untouched = train_more(model, optimizer), train_more(twin_model, twin_optimizer)
+    for a, b in zip(after, untouched, strict=True):
+        assert a.dtype == b.dtype and torch.equal(a, b)
+
+
+def test_a_param_group_held_before_the_test_still_acts_afterwards():
+    model, optimizer = trained(torch.optim.SGD, torch.float32, lr=0.1)
+    group = optimizer.param_groups[0]
+    range_test(model, data(), optimizer=optimizer, num_iter=5, progress=False)
+    group["lr"] = 0.5  # the learner's handle on the group
+    weight = model[0].weight.detach().clone()
+    optimizer.step()
+    assert torch.equal(model[0].weight.detach(), weight - 0.5 * model[0].weight.grad)
