@@ -21,18 +21,32 @@ def regression(n: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
     return X, y[:, None]
 
 
+class Count:
+    """A counter that copies of a model share (the widget tests a deep copy of the model)."""
+
+    value = 0
+
+    def __deepcopy__(self, memo):
+        return self
+
+
 class Counted(nn.Module):
-    """A linear model that counts its forward calls (and can be slowed down)."""
+    """A linear model that counts its forward calls, its copies' included (and can be slowed
+    down)."""
 
     def __init__(self, delay: float = 0.0):
         super().__init__()
         torch.manual_seed(0)
         self.linear = nn.Linear(3, 1)
-        self.calls = 0
+        self.count = Count()
         self.delay = delay
 
+    @property
+    def calls(self) -> int:
+        return self.count.value
+
     def forward(self, x):
-        self.calls += 1
+        self.count.value += 1
         if self.delay:
             time.sleep(self.delay)
         return self.linear(x)

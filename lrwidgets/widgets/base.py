@@ -27,8 +27,8 @@ class LRWidget(ipywidgets.VBox):
         self.message = MessageBox()
         self.draw_lock = self.figure.lock  # the worker thread and the controls both draw
 
-    def _setup_runner(self, work) -> None:
-        self.runner = Runner(work, self.message)
+    def _setup_runner(self, work, prepare=None) -> None:
+        self.runner = Runner(work, self.message, prepare)
         self.run_button = self.runner.run_button
         self.stop_button = self.runner.stop_button
         self.progress = self.runner.progress

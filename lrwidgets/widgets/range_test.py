@@ -9,6 +9,7 @@ they call ``result.smoothed(...)`` and ``result.suggestions(...)`` on the raw lo
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import ipywidgets
@@ -32,8 +33,10 @@ class RangeTestWidget(LRWidget):
     """A range test you can run, stop, re-smooth and read suggestions from.
 
     ``problem`` is one of ``lrwidgets.problems.PROBLEMS``; pass ``model`` and ``data``
-    (and optionally ``loss_fn``, ``optimizer``) to test your own model instead ("custom"):
-    ``range_test`` leaves it exactly as it was. Other keyword arguments set the controls:
+    (and optionally ``loss_fn``, ``optimizer``) to test your own model instead ("custom").
+    Every run tests a private copy of your model and optimizer (``copy.deepcopy`` of both in
+    one call, made when Run is pressed), so yours are never touched: you can go on training
+    them in the next cell while a Run-button test goes on. Other keyword arguments set the controls:
     ``start_lr``, ``end_lr``, ``num_iter``, ``mode``, ``beta``, ``diverge_th``, ``batch_size``,
     ``seed``, ``optimizer_name``, ``debias``, ``show_raw``, ``show_smoothed``,
     ``show_conventions``, ``suggestion_method``.
@@ -47,6 +50,18 @@ class RangeTestWidget(LRWidget):
     result = traitlets.Instance(RangeTestResult, allow_none=True)
     suggestions = traitlets.Dict()
     suggested_lr = traitlets.Float(None, allow_none=True)
+
+    # the controls a run reads, when Run is pressed
+    TEST_SETTINGS = (
+        "mode",
+        "start_lr",
+        "end_lr",
+        "num_iter",
+        "beta",
+        "diverge_th",
+        "batch_size",
+        "seed",
+    )
 
     CONTROLS = (
         "optimizer_name",
@@ -84,7 +99,8 @@ class RangeTestWidget(LRWidget):
         self.model, self.data, self.loss_fn, self.optimizer = model, data, loss_fn, optimizer
         self._problems: dict[str, Problem] = {}
         self._setup((6.5, 5.2), backend)
-        self._setup_runner(self._range_test)
+        self._setup_runner(self._range_test, prepare=self._prepare)
+        self._job: dict[str, Any] = {}
 
         choices = ([CUSTOM] if model is not None else []) + list(PROBLEMS)
         self.problem = ipywidgets.Dropdown(options=choices, description="problem", style=STYLE)
@@ -156,12 +172,24 @@ class RangeTestWidget(LRWidget):
         self.runner.run()
         return self.result
 
+    def _prepare(self) -> None:
+        """Before the work (in the caller's thread): read the controls and make the model."""
+        job = {name: getattr(self, name).value for name in self.TEST_SETTINGS}
+        # The sweep checks start_lr, end_lr, num_iter and mode now and is the live lr panel.
+        job["planned"] = lr_sweep(job["start_lr"], job["end_lr"], job["num_iter"], job["mode"])
+        job["parts"] = self._parts()
+        self._job = job
+
     def _range_test(self) -> None:
         """The work behind Run: one range test, drawn live, kept in ``self.result``."""
-        mode, beta, diverge_th = self.mode.value, self.beta.value, self.diverge_th.value
-        # The sweep checks start_lr, end_lr, num_iter and mode now and is the live lr panel.
-        planned = lr_sweep(self.start_lr.value, self.end_lr.value, self.num_iter.value, mode)
-        model, data, loss_fn, optimizer = self._parts()
+        job, self._job = self._job, {}
+        mode, beta, diverge_th, planned = (
+            job["mode"],
+            job["beta"],
+            job["diverge_th"],
+            job["planned"],
+        )
+        model, data, loss_fn, optimizer = job["parts"]
         self.runner.set_progress(0, len(planned))
         lrs, losses = [], []
 
@@ -186,14 +214,14 @@ class RangeTestWidget(LRWidget):
             data,
             loss_fn,
             optimizer,
-            start_lr=self.start_lr.value,
-            end_lr=self.end_lr.value,
-            num_iter=self.num_iter.value,
+            start_lr=job["start_lr"],
+            end_lr=job["end_lr"],
+            num_iter=job["num_iter"],
             mode=mode,
             beta=beta,
             diverge_th=diverge_th,
-            batch_size=self.batch_size.value,
-            seed=self.seed.value,
+            batch_size=job["batch_size"],
+            seed=job["seed"],
             progress=False,
             callback=callback,
         )
@@ -201,12 +229,20 @@ class RangeTestWidget(LRWidget):
         self._draw(result)
 
     def _parts(self) -> tuple[nn.Module, Any, Any, Any]:
-        """Model, data, loss and optimizer of the chosen problem (a fresh model for built-ins)."""
+        """Model, data, loss and optimizer of the chosen problem: a fresh model for built-ins,
+        a private copy of the learner's model and optimizer for "custom"."""
         if self.problem.value == CUSTOM:
             optimizer = self.optimizer
             if optimizer is None:
                 optimizer = make_optimizer(self.optimizer_name.value, self.model.parameters())
-            return self.model, self.data, self.loss_fn, optimizer
+            try:  # one call, so the copied optimizer holds the copied model's parameters
+                model, optimizer = copy.deepcopy((self.model, optimizer))
+            except Exception as error:
+                raise TypeError(
+                    "the range test runs on a copy of your model and optimizer, so that yours "
+                    f"stay untouched, but copy.deepcopy could not copy them: {error}"
+                ) from error
+            return model, self.data, self.loss_fn, optimizer
         problem = self._get_problem(self.problem.value)
         model = problem.make_model(self.seed.value)
         optimizer = make_optimizer(self.optimizer_name.value, model.parameters())
