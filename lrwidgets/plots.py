@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .core import SMOOTHING_CONVENTIONS, SUGGESTION_METHODS, Schedule
+from .core import SMOOTHING_CONVENTIONS, SUGGESTION_METHODS, Schedule, divergence_limit
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -94,8 +94,9 @@ def loss_limits(curves: Sequence[np.ndarray], diverge_th: float) -> tuple[float,
     """y-limits that keep the interesting part of range-test curves in view.
 
     From the lowest finite value up to the highest, but no higher than the larger of where the
-    curves start and ``diverge_th`` x the lowest value: the blown-up tail after divergence
-    would otherwise flatten everything else. None when there is nothing finite to show.
+    curves start and where a test stops (``divergence_limit`` of the lowest value): the
+    blown-up tail after divergence would otherwise flatten everything else. None when there is
+    nothing finite to show.
     """
     finite = [c[np.isfinite(c)] for c in curves]
     finite = [c for c in finite if c.size]
@@ -104,7 +105,7 @@ def loss_limits(curves: Sequence[np.ndarray], diverge_th: float) -> tuple[float,
     low = min(float(c.min()) for c in finite)
     high = max(float(c.max()) for c in finite)
     start = max(float(c[0]) for c in finite)
-    high = min(high, max(start, diverge_th * low))
+    high = min(high, max(start, divergence_limit(low, diverge_th)))
     span = high - low if high > low else abs(high) or 1.0
     return low - 0.05 * span, high + 0.15 * span
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from lrwidgets.core import check_diverge_th, divergence_reason, ewma_seeded
+from lrwidgets.core import check_diverge_th, divergence_limit, divergence_reason, ewma_seeded
 
 
 @pytest.mark.parametrize("loss", [math.nan, math.inf, -math.inf])
@@ -64,3 +64,47 @@ def test_diverge_th_at_or_below_one_is_refused(value):
 def test_diverge_th_must_be_a_number(value):
     with pytest.raises(TypeError, match="diverge_th must be a number"):
         check_diverge_th(value)
+
+
+def test_positive_losses_stop_exactly_where_fastai_stops():
+    # fastai: smoothed > diverge_th * best, compared as written, on random positive curves
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        best = float(rng.uniform(1e-3, 10))
+        th = float(rng.choice([1.5, 2.0, 4.0, 10.0]))
+        smoothed = best * th * float(rng.choice([1.0, np.nextafter(1.0, 2.0), 0.999, 1.001]))
+        stops = divergence_reason(1.0, smoothed, best, th) is not None
+        assert stops == (smoothed > th * best)
+
+
+def test_negative_losses_stop_at_the_same_distance_above_the_best():
+    # the case: the first step of a negative loss does not "diverge"
+    assert divergence_reason(-8.857, -8.857, -8.857, 4.0) is None
+    # best -8, diverge_th 4: the limit is -8 + 3 * 8 = 16
+    assert divergence_reason(1.0, 15.9, -8.0, 4.0) is None
+    reason = divergence_reason(1.0, 16.1, -8.0, 4.0)
+    assert reason == "diverged: smoothed loss 16.1 > best -8 + 3 x |best|"
+    assert divergence_limit(-8.0, 4.0) == 16.0 and divergence_limit(2.0, 4.0) == 8.0
+    # a shifted loss: the limit sits as far above the best as fastai's for |best|
+    for best, th in [(0.5, 4.0), (3.0, 2.0), (7.0, 10.0)]:
+        assert divergence_limit(-best, th) - (-best) == divergence_limit(best, th) - best
+
+
+def test_a_range_test_on_a_negative_loss_runs_until_it_really_diverges():
+    import torch
+
+    from lrwidgets.training import range_test
+
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(256, 3, generator=g)
+    y = X @ torch.tensor([[1.0], [-2.0], [0.5]])
+
+    def shifted(outputs, targets):  # a loss that is negative near its minimum
+        return torch.nn.functional.mse_loss(outputs, targets) - 10.0
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    result = range_test(model, (X, y), shifted, num_iter=100, end_lr=10.0, seed=0, progress=False)
+    assert result.losses[0] < 0
+    assert result.steps > 50  # not at step 1, as "> 4 x best" would
+    assert result.stopped_early and result.steps < 100  # but it does stop when lr blows it up

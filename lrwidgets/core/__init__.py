@@ -5,7 +5,7 @@ suggest.py (which lr to pick) -> schedules.py (how to train with it). checks.py 
 argument checks they share.
 """
 
-from .divergence import check_diverge_th, divergence_reason
+from .divergence import check_diverge_th, divergence_limit, divergence_reason
 from .schedules import Schedule, constant, cyclic, one_cycle
 from .smoothing import EWMA, SMOOTHING_CONVENTIONS, ewma, ewma_seeded, smooth
 from .suggest import SUGGESTION_METHODS, suggest_lr, trim_curve
@@ -20,6 +20,7 @@ __all__ = [
     "check_diverge_th",
     "constant",
     "cyclic",
+    "divergence_limit",
     "divergence_reason",
     "ewma",
     "ewma_seeded",

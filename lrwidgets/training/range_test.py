@@ -11,7 +11,9 @@ loss first barely moves (lr too small), then falls, then blows up (lr too large)
                               avg_t = beta * avg_{t-1} + (1 - beta) * loss_t,  avg_0 = 0,
                               smoothed_t = avg_t / (1 - beta**t)
 
-and stop when loss_t is not finite or smoothed_t > diverge_th * min(smoothed_1..t)
+and stop when loss_t is not finite or, with best_t = min(smoothed_1..t),
+smoothed_t - best_t > (diverge_th - 1) * |best_t|: fastai's smoothed_t > diverge_th * best_t for
+positive losses, and a rule that also works for losses that can be negative
 (``lrwidgets.core.divergence_reason``).
 
 Afterwards the model and the optimizer are exactly as they were: see ``state.py``.
