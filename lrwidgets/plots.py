@@ -337,6 +337,15 @@ def update_schedule(artists: ScheduleArtists, schedule: Schedule) -> None:
         artists.momentum_ax.autoscale_view()
 
 
+def clear_schedule(artists: ScheduleArtists, why: str = "no schedule") -> None:
+    """Empty the picture (the controls describe no schedule), so no stale one stays in view."""
+    artists.lr.set_data([], [])
+    artists.lr_ax.set_title(why, fontsize="medium")
+    if artists.momentum_ax is not None:
+        artists.momentum.set_data([], [])
+        artists.no_momentum.set_text("")
+
+
 def plot_schedule(
     schedule: Schedule, ax: Axes | None = None, momentum_ax: Axes | None = None
 ) -> Axes:

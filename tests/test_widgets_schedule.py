@@ -114,6 +114,19 @@ def test_invalid_combinations_show_a_message_and_no_schedule(w):
     assert w.schedule is None and "total_steps must be an integer &gt;= 2" in w.message.value
 
 
+def test_an_overflowing_exp_range_says_why_and_shows_no_stale_plot(w):
+    w.total_steps.value = 2000
+    w.policy.value = "exp_range"
+    assert len(by_gid(w.figure, "lr").get_xdata()) == 2000
+    w.gamma.value = 2.0
+    assert w.schedule is None and w.code.value == ""
+    assert "gamma=2.0 overflows over total_steps=2000" in w.message.value
+    assert len(by_gid(w.figure, "lr").get_xdata()) == 0  # the old schedule is gone
+    assert len(by_gid(w.figure, "momentum").get_xdata()) == 0
+    w.gamma.value = 0.999
+    assert w.message.value == "" and len(by_gid(w.figure, "lr").get_xdata()) == 2000
+
+
 def test_max_lr_follows_the_range_test_widgets_suggestion():
     X = torch.randn(64, 3, generator=torch.Generator().manual_seed(0))
     y = X.sum(1, keepdim=True)

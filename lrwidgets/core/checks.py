@@ -10,6 +10,10 @@ import math
 from collections.abc import Iterable
 from numbers import Integral, Real
 
+# The most steps a sweep or a schedule may have: 10 million float64 values are 80 MB, and
+# far more steps than any range test or training run of this course needs.
+MAX_STEPS = 10_000_000
+
 
 def check_number(name: str, value: object) -> float:
     """Return ``value`` as a float, or raise TypeError if it is not a real number."""
@@ -26,13 +30,29 @@ def check_positive(name: str, value: object) -> float:
     return x
 
 
-def check_int(name: str, value: object, minimum: int) -> int:
-    """An integer >= ``minimum`` (step counts, batch sizes)."""
+def check_non_negative(name: str, value: object) -> float:
+    """A finite number >= 0 (noise levels)."""
+    x = check_number(name, value)
+    if not math.isfinite(x) or x < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return x
+
+
+def check_int(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
+    """An integer >= ``minimum`` (step counts, batch sizes), and <= ``maximum`` when given."""
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be an integer in [{minimum}, {maximum}], got {value!r}")
     return int(value)
+
+
+def check_steps(name: str, value: object, minimum: int) -> int:
+    """A number of steps: an integer from ``minimum`` to ``MAX_STEPS``, checked before any
+    array of that length is made."""
+    return check_int(name, value, minimum, maximum=MAX_STEPS)
 
 
 def check_choice(name: str, value: object, allowed: Iterable[str]) -> str:

@@ -9,12 +9,21 @@ so the numbers agree to the last bit. ``Schedule.to_code()`` prints the PyTorch 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 
-from .checks import check_beta, check_choice, check_int, check_open_unit, check_positive
+from .checks import (
+    check_beta,
+    check_bool,
+    check_choice,
+    check_int,
+    check_open_unit,
+    check_positive,
+    check_steps,
+)
 
 ANNEAL_STRATEGIES = ("cos", "linear")
 CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
@@ -126,19 +135,29 @@ def one_cycle(
     >>> s.momentum[[0, 2, 9]].round(3)          # momentum moves the other way
     array([0.95, 0.85, 0.95])
     """
-    total_steps = check_int("total_steps", total_steps, minimum=2)
+    total_steps = check_steps("total_steps", total_steps, minimum=2)
     max_lr = check_positive("max_lr", max_lr)
     pct_start = check_open_unit("pct_start", pct_start)
     check_choice("anneal_strategy", anneal_strategy, ANNEAL_STRATEGIES)
     div_factor = check_positive("div_factor", div_factor)
+    if div_factor < 1:
+        raise ValueError(
+            f"div_factor must be a number >= 1 (the first lr is max_lr / div_factor, at most "
+            f"max_lr), got {div_factor!r}"
+        )
     final_div_factor = check_positive("final_div_factor", final_div_factor)
     base_momentum = check_beta("base_momentum", base_momentum)
     max_momentum = check_beta("max_momentum", max_momentum)
-    if not isinstance(three_phase, bool):
-        raise TypeError(f"three_phase must be True or False, got {three_phase!r}")
+    three_phase = check_bool("three_phase", three_phase)
 
     initial_lr = max_lr / div_factor
     min_lr = initial_lr / final_div_factor
+    if not 0 < min_lr < math.inf:
+        raise ValueError(
+            f"the last lr, max_lr / div_factor / final_div_factor = {max_lr!r} / {div_factor!r}"
+            f" / {final_div_factor!r}, must be a finite number > 0; use a smaller "
+            "final_div_factor or div_factor"
+        )
     up_end = float(pct_start * total_steps) - 1  # as OneCycleLR builds its phases
     if three_phase:
         phases = [
@@ -217,7 +236,7 @@ def cyclic(
     >>> cyclic(total_steps=8, base_lr=0.1, max_lr=0.5, step_size_up=2).lr.round(3)
     array([0.1, 0.3, 0.5, 0.3, 0.1, 0.3, 0.5, 0.3])
     """
-    total_steps = check_int("total_steps", total_steps, minimum=1)
+    total_steps = check_steps("total_steps", total_steps, minimum=1)
     base_lr = check_positive("base_lr", base_lr)
     max_lr = check_positive("max_lr", max_lr)
     if max_lr < base_lr:
@@ -227,6 +246,12 @@ def cyclic(
         step_size_down = check_int("step_size_down", step_size_down, minimum=1)
     check_choice("mode", mode, CYCLIC_MODES)
     gamma = check_positive("gamma", gamma)
+    if mode == "exp_range" and (total_steps - 1) * math.log(gamma) > math.log(sys.float_info.max):
+        raise ValueError(
+            f"gamma={gamma!r} overflows over total_steps={total_steps}: gamma**{total_steps - 1} "
+            "is too large for a float; exp_range shrinks the cycles with a gamma just below 1 "
+            "(e.g. 0.999)"
+        )
     base_momentum = check_beta("base_momentum", base_momentum)
     max_momentum = check_beta("max_momentum", max_momentum)
 
@@ -268,6 +293,6 @@ def constant(total_steps: int, lr: float) -> Schedule:
     >>> constant(3, 0.1).lr
     array([0.1, 0.1, 0.1])
     """
-    total_steps = check_int("total_steps", total_steps, minimum=1)
+    total_steps = check_steps("total_steps", total_steps, minimum=1)
     lr = check_positive("lr", lr)
     return Schedule("constant", np.full(total_steps, lr), None, {"lr": lr})

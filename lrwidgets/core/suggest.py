@@ -49,7 +49,7 @@ def trim_curve(
     skip_end = check_int("skip_end", skip_end, minimum=0)
     bad = np.flatnonzero(~np.isfinite(losses))
     stop = bad[0] if len(bad) else len(losses)
-    stop = min(stop, len(losses) - skip_end)
+    stop = min(stop, max(len(losses) - skip_end, 0))  # a skip_end past the curve leaves 0
     lrs, losses = lrs[skip_start:stop], losses[skip_start:stop]
     if len(losses) < MIN_POINTS:
         raise ValueError(

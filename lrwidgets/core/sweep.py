@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .checks import check_choice, check_int, check_positive
+from .checks import check_choice, check_positive, check_steps
 
 SWEEP_MODES = ("exp", "linear")
 
@@ -27,10 +29,15 @@ def lr_sweep(start_lr: float, end_lr: float, num_iter: int, mode: str = "exp") -
     """
     start_lr = check_positive("start_lr", start_lr)
     end_lr = check_positive("end_lr", end_lr)
-    num_iter = check_int("num_iter", num_iter, minimum=2)
+    num_iter = check_steps("num_iter", num_iter, minimum=2)
     check_choice("mode", mode, SWEEP_MODES)
     if start_lr >= end_lr:
         raise ValueError(f"start_lr must be < end_lr, got start_lr={start_lr!r}, end_lr={end_lr!r}")
+    if mode == "exp" and not math.isfinite(end_lr / start_lr):
+        raise ValueError(
+            f"end_lr / start_lr must be a finite number, got end_lr={end_lr!r} / "
+            f"start_lr={start_lr!r}, which overflows; narrow the range (e.g. 1e-7 to 10)"
+        )
     fraction = np.arange(num_iter) / (num_iter - 1)
     if mode == "exp":
         lrs = start_lr * (end_lr / start_lr) ** fraction

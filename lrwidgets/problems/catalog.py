@@ -20,7 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core.checks import check_choice, check_int, check_number, check_open_unit, check_positive
+from ..core.checks import (
+    check_choice,
+    check_int,
+    check_non_negative,
+    check_open_unit,
+    check_positive,
+)
 from .datasets import load_idx_images
 
 PROBLEMS = ("quadratic", "spirals", "digits-mlp", "digits-cnn")
@@ -102,6 +108,11 @@ def split(
     """Shuffle with ``seed`` and hold out ``val_fraction`` of the examples for validation."""
     order = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))
     n_val = max(1, round(val_fraction * len(X)))
+    if n_val >= len(X):
+        raise ValueError(
+            f"val_fraction={val_fraction!r} of {len(X)} examples leaves no training rows; "
+            "use a smaller val_fraction or more examples"
+        )
     val, train = order[:n_val], order[n_val:]
     return (X[train], y[train]), (X[val], y[val])
 
@@ -144,9 +155,7 @@ def quadratic(
     condition = check_positive("condition", condition)
     if condition < 1:
         raise ValueError(f"condition must be a number >= 1, got {condition!r}")
-    noise = check_number("noise", noise)
-    if noise < 0:
-        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
+    noise = check_non_negative("noise", noise)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     data_seed = check_int("data_seed", data_seed, minimum=0)
 
@@ -215,9 +224,7 @@ def spirals(
     arms = check_int("arms", arms, minimum=2)
     n_per_arm = check_int("n_per_arm", n_per_arm, minimum=2)
     turns = check_positive("turns", turns)
-    noise = check_number("noise", noise)
-    if noise < 0:
-        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
+    noise = check_non_negative("noise", noise)
     hidden = check_int("hidden", hidden, minimum=1)
     val_fraction = check_open_unit("val_fraction", val_fraction)
     batch_size = check_int("batch_size", batch_size, minimum=1)

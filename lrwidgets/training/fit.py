@@ -145,7 +145,7 @@ def fit(
       loss that is not finite.
     """
     epochs = check_int("epochs", epochs, minimum=1)
-    check_common(model, loss_fn, optimizer, seed, callback, step_fn)
+    check_common(model, loss_fn, optimizer, seed, callback, step_fn, progress)
     target = resolve_device(device)
     batches = as_batches(data, batch_size)
     per_epoch = len(batches)

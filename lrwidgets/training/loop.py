@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..core.checks import check_int
+from ..core.checks import check_bool, check_int
 from .optimizers import make_optimizer
 from .state import move_optimizer_state
 
@@ -65,7 +65,7 @@ def check_callable(name: str, value: object) -> None:
 
 def check_seed(seed: object) -> None:
     if seed is not None:
-        check_int("seed", seed, minimum=0)
+        check_int("seed", seed, minimum=0, maximum=2**64 - 1)  # what torch.manual_seed takes
 
 
 def check_common(
@@ -75,9 +75,11 @@ def check_common(
     seed: object,
     callback: object,
     step_fn: object,
+    progress: object = True,
 ) -> None:
     """The checks ``range_test`` and ``fit`` both make before any work."""
     check_model(model)
+    check_bool("progress", progress)
     check_optimizer(optimizer, model)  # type: ignore[arg-type]
     check_callable("loss_fn", loss_fn)
     check_callable("callback", callback)
@@ -134,9 +136,7 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
 def autocast(device: torch.device, amp: bool) -> AbstractContextManager:
     """bfloat16 autocast on CUDA when ``amp``; on other devices amp is ignored with a warning
     (bfloat16 on a CPU is slower than float32 on most CPUs and changes no lesson)."""
-    if not isinstance(amp, bool):
-        raise TypeError(f"amp must be True or False, got {amp!r}")
-    if not amp:
+    if not check_bool("amp", amp):
         return nullcontext()
     if device.type != "cuda":
         warnings.warn(

@@ -96,7 +96,7 @@ def range_test(
     planned = lr_sweep(start_lr, end_lr, num_iter, mode)
     beta = check_beta("beta", beta)
     diverge_th = check_diverge_th(diverge_th)
-    check_common(model, loss_fn, optimizer, seed, callback, step_fn)
+    check_common(model, loss_fn, optimizer, seed, callback, step_fn, progress)
     target = resolve_device(device)
     amp_context = autocast(target, amp)
     batches = as_batches(data, batch_size).to(target)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import ipywidgets
 
-from ..core.checks import check_choice, check_int, check_number, check_positive
+from ..core.checks import check_bool, check_choice, check_int, check_number, check_positive
 
 STYLE = {"description_width": "initial"}
 
@@ -71,8 +71,7 @@ def set_value(control: ipywidgets.ValueWidget, name: str, value: object) -> None
     if isinstance(control, (ipywidgets.Dropdown, ipywidgets.ToggleButtons)):
         check_choice(name, value, option_values(control))
     elif isinstance(control, ipywidgets.Checkbox):
-        if not isinstance(value, bool):
-            raise TypeError(f"{name} must be True or False, got {value!r}")
+        check_bool(name, value)
     elif isinstance(control, (ipywidgets.IntText, ipywidgets.IntSlider)):
         check_int(name, value, minimum=getattr(control, "min", -(2**63)))
     elif isinstance(control, (ipywidgets.FloatText, ipywidgets.FloatSlider)):

@@ -9,10 +9,12 @@ import ipywidgets
 
 def describe(error: BaseException) -> str:
     """The text a learner sees: the message of a ValueError/TypeError (our checks name the
-    argument and the allowed values), otherwise the exception's type and message."""
-    if isinstance(error, (ValueError, TypeError)):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
+    argument and the allowed values), otherwise the exception's type and message; never an
+    empty line."""
+    message = str(error)
+    if isinstance(error, (ValueError, TypeError)) and message:
+        return message
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 class MessageBox(ipywidgets.HTML):

@@ -16,7 +16,7 @@ import traitlets
 from ..core import SUGGESTION_METHODS, Schedule, constant, cyclic, one_cycle
 from ..core.checks import check_choice, check_int
 from ..core.schedules import ANNEAL_STRATEGIES
-from ..plots import draw_schedule, update_schedule
+from ..plots import clear_schedule, draw_schedule, update_schedule
 from ..training import RangeTestResult
 from .base import LRWidget
 from .controls import STYLE, apply_defaults, log_slider, number_box, row, set_log_value, toggle
@@ -223,10 +223,13 @@ class ScheduleWidget(LRWidget):
             return
         try:
             schedule = self.build()
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, ArithmeticError) as error:
             self.message.show_error(error)
             self.schedule = None
             self.code.value = ""
+            with self.draw_lock:
+                clear_schedule(self.artists, "no schedule: see the message above")
+                self.view.draw()
             return
         self.message.clear()
         self.schedule = schedule
