@@ -1,5 +1,10 @@
 """What every lrwidgets widget shares: it is a VBox holding its controls and its figure, and
-``close()`` closes everything it made, so re-running a notebook cell does not pile up figures."""
+``close()`` closes everything it made, so re-running a notebook cell does not pile up figures.
+
+Its controls are attributes named after what they set, and assigning to one sets the control:
+``w.beta = 0.5`` is ``w.beta.value = 0.5`` (checked, ValueError/TypeError naming ``beta`` when
+not allowed); putting another object in a control's place is refused, so the widget stays whole.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import threading
 
 import ipywidgets
 
-from .controls import close_tree
+from .controls import close_tree, set_value
 from .figure import FigureView
 from .messages import MessageBox
 from .runner import Runner
@@ -32,6 +37,18 @@ class LRWidget(ipywidgets.VBox):
         self.run_button = self.runner.run_button
         self.stop_button = self.runner.stop_button
         self.progress = self.runner.progress
+
+    def __setattr__(self, name: str, value: object) -> None:
+        control = self.__dict__.get(name)
+        if not isinstance(control, ipywidgets.ValueWidget):
+            super().__setattr__(name, value)  # not a control (yet): a plain attribute
+        elif isinstance(value, ipywidgets.Widget):
+            raise TypeError(
+                f"{name} is a control of this widget and stays one; set its value instead: "
+                f"w.{name} = <value> (or w.{name}.value = <value>)"
+            )
+        else:
+            set_value(control, name, value)
 
     def close(self) -> None:
         """Stop a run, then close the figure and every control of this widget.

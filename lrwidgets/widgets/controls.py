@@ -1,12 +1,20 @@
-"""Building and setting controls: log sliders that never clamp silently, and defaults checked
-before they reach a control (a slider would clamp beta=1.5 to its maximum without a word)."""
+"""Building and setting controls: sliders that never clamp silently, and defaults checked
+before they reach a control.
+
+A plain ipywidgets slider clamps ``slider.value = 1.5`` to its maximum without a word. Our
+sliders check every value set from Python against what the parameter allows: a valid value
+outside the slider's range widens the range, so the value stands (``end_lr.value = 1e5``); an
+invalid one raises ValueError naming the parameter (``beta.value = 1.5``: beta must be in
+[0, 1)).
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import ipywidgets
+import traitlets
 
 from ..core.checks import check_bool, check_choice, check_int, check_number, check_positive
 
@@ -30,12 +38,44 @@ def toggle(description: str, options: tuple[str, ...]) -> ipywidgets.ToggleButto
     )
 
 
-def log_slider(
-    description: str, value: float, low: int = -8, high: int = 2
-) -> ipywidgets.FloatLogSlider:
+class LogSlider(ipywidgets.FloatLogSlider):
+    """A base-10 log slider for a learning rate: any finite value > 0 stands (the range widens
+    to whole decades around it), anything else raises ValueError naming ``name``."""
+
+    def __init__(self, name: str, **kwargs) -> None:
+        self.name = name
+        super().__init__(**kwargs)
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal: dict) -> float:
+        value = check_positive(self.name, proposal["value"])
+        exponent = math.log10(value)
+        self.min = min(self.min, math.floor(exponent))
+        self.max = max(self.max, math.ceil(exponent))
+        return value
+
+
+class CheckedSlider(ipywidgets.FloatSlider):
+    """A slider whose values pass ``check(name, value)`` (e.g. ``check_beta``): a value that
+    passes stands, widening the range if need be; one that fails raises its ValueError."""
+
+    def __init__(self, name: str, check: Callable[[str, object], float], **kwargs) -> None:
+        self.name, self.check = name, check
+        super().__init__(**kwargs)
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal: dict) -> float:
+        value = self.check(self.name, proposal["value"])
+        self.min = min(self.min, value)
+        self.max = max(self.max, value)
+        return value
+
+
+def log_slider(description: str, value: float, low: int = -8, high: int = 2) -> LogSlider:
     """A base-10 log slider over 10**low .. 10**high (widened to hold ``value``), for a lr."""
-    slider = ipywidgets.FloatLogSlider(
-        value=10.0**low,
+    return LogSlider(
+        description,
+        value=value,
         base=10,
         min=low,
         max=high,
@@ -45,17 +85,23 @@ def log_slider(
         continuous_update=False,
         style=STYLE,
     )
-    set_log_value(slider, description, value)
-    return slider
+
+
+def checked_slider(
+    name: str,
+    value: float,
+    low: float,
+    high: float,
+    check: Callable[[str, object], float],
+    **kwargs,
+) -> CheckedSlider:
+    """A slider over [low, high] for a parameter whose values ``check`` accepts."""
+    return CheckedSlider(name, check, value=value, min=low, max=high, description=name, **kwargs)
 
 
 def set_log_value(slider: ipywidgets.FloatLogSlider, name: str, value: float) -> None:
     """Set a log slider to exactly ``value``, widening its range instead of clamping."""
-    value = check_positive(name, value)
-    exponent = math.log10(value)
-    slider.min = min(slider.min, math.floor(exponent))
-    slider.max = max(slider.max, math.ceil(exponent))
-    slider.value = value
+    slider.value = check_positive(name, value)
 
 
 def option_values(control: ipywidgets.Dropdown | ipywidgets.ToggleButtons) -> list:
@@ -77,7 +123,8 @@ def set_value(control: ipywidgets.ValueWidget, name: str, value: object) -> None
     elif isinstance(control, (ipywidgets.FloatText, ipywidgets.FloatSlider)):
         check_number(name, value)
     sliders = (ipywidgets.FloatSlider, ipywidgets.IntSlider)
-    if isinstance(control, sliders) and not control.min <= value <= control.max:  # type: ignore[operator]
+    checked = isinstance(control, CheckedSlider)  # it checks and widens by itself
+    if isinstance(control, sliders) and not checked and not control.min <= value <= control.max:  # type: ignore[operator]
         raise ValueError(f"{name} must be in [{control.min}, {control.max}], got {value!r}")
     control.value = value
 
@@ -95,7 +142,10 @@ def apply_defaults(owner: object, defaults: Mapping[str, object], names: tuple[s
 
 
 def close_tree(widget: ipywidgets.Widget) -> None:
-    """Close ``widget``, its children (recursively) and their layout and style widgets."""
+    """Close ``widget``, its children (recursively) and their layout and style widgets;
+    anything that is not a widget is left alone."""
+    if not isinstance(widget, ipywidgets.Widget):
+        return
     for child in getattr(widget, "children", ()):
         close_tree(child)
     for part in ("layout", "style"):

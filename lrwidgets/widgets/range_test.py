@@ -18,13 +18,13 @@ import traitlets
 from torch import nn
 
 from ..core import SUGGESTION_METHODS, SWEEP_MODES, lr_sweep
-from ..core.checks import check_choice
+from ..core.checks import check_beta, check_choice
 from ..plots import draw_range_test, format_lr, update_range_test
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import RangeTestResult, range_test
 from ..training.optimizers import OPTIMIZERS, make_optimizer
 from .base import LRWidget
-from .controls import STYLE, apply_defaults, log_slider, number_box, row, toggle
+from .controls import STYLE, apply_defaults, checked_slider, log_slider, number_box, row, toggle
 
 CUSTOM = "custom"
 
@@ -114,8 +114,8 @@ class RangeTestWidget(LRWidget):
         self.batch_size = number_box(ipywidgets.IntText, "batch_size", 64)
         self.diverge_th = number_box(ipywidgets.FloatText, "diverge_th", 4.0)
         self.seed = number_box(ipywidgets.IntText, "seed", 0)
-        self.beta = ipywidgets.FloatSlider(
-            0.98, min=0.0, max=0.999, step=0.001, readout_format=".3f", description="beta"
+        self.beta = checked_slider(
+            "beta", 0.98, 0.0, 0.999, check_beta, step=0.001, readout_format=".3f"
         )
         # Live while dragging with ipympl (a few ms a change); on release for the PNG fallback.
         self.beta.continuous_update = self.view.backend == "ipympl"

@@ -14,12 +14,22 @@ import ipywidgets
 import traitlets
 
 from ..core import SUGGESTION_METHODS, Schedule, constant, cyclic, one_cycle
-from ..core.checks import check_choice, check_int
+from ..core.checks import check_beta, check_choice, check_int, check_open_unit
 from ..core.schedules import ANNEAL_STRATEGIES
 from ..plots import clear_schedule, draw_schedule, update_schedule
 from ..training import RangeTestResult
 from .base import LRWidget
-from .controls import STYLE, apply_defaults, log_slider, number_box, row, set_log_value, toggle
+from .controls import (
+    STYLE,
+    CheckedSlider,
+    apply_defaults,
+    checked_slider,
+    log_slider,
+    number_box,
+    row,
+    set_log_value,
+    toggle,
+)
 from .range_test import RangeTestWidget
 
 # (label, value): the value is the cyclic ``mode`` for the three CyclicLR policies.
@@ -101,15 +111,9 @@ class ScheduleWidget(LRWidget):
         self._quiet = False
         self._setup((6.5, 4.5), backend)
 
-        def slider(value: float, name: str, low: float, high: float) -> ipywidgets.FloatSlider:
-            return ipywidgets.FloatSlider(
-                value,
-                min=low,
-                max=high,
-                step=0.01,
-                description=name,
-                continuous_update=False,
-                style=STYLE,
+        def slider(value: float, name: str, low: float, high: float, check) -> CheckedSlider:
+            return checked_slider(
+                name, value, low, high, check, step=0.01, continuous_update=False, style=STYLE
             )
 
         self.policy = ipywidgets.Dropdown(options=POLICIES, description="policy", style=STYLE)
@@ -117,7 +121,7 @@ class ScheduleWidget(LRWidget):
         self.max_lr = log_slider("max_lr", 0.01, low=-6, high=1)
         self.base_lr = log_slider("base_lr", 0.001, low=-6, high=1)
         self.lr = log_slider("lr", 0.01, low=-6, high=1)
-        self.pct_start = slider(0.3, "pct_start", 0.01, 0.99)
+        self.pct_start = slider(0.3, "pct_start", 0.01, 0.99, check_open_unit)
         self.anneal_strategy = toggle("anneal_strategy", ANNEAL_STRATEGIES)
         self.div_factor = number_box(ipywidgets.FloatText, "div_factor", 25.0)
         self.final_div_factor = number_box(ipywidgets.FloatText, "final_div_factor", 1e4)
@@ -125,8 +129,10 @@ class ScheduleWidget(LRWidget):
         self.step_size_up = number_box(ipywidgets.IntText, "step_size_up", max(1, total_steps // 4))
         self.step_size_down = number_box(ipywidgets.IntText, "step_size_down (0: same)", 0)
         self.gamma = number_box(ipywidgets.FloatText, "gamma", 0.999)
-        self.base_momentum = slider(MOMENTA["one_cycle"][0], "base_momentum", 0.0, 0.999)
-        self.max_momentum = slider(MOMENTA["one_cycle"][1], "max_momentum", 0.0, 0.999)
+        self.base_momentum = slider(
+            MOMENTA["one_cycle"][0], "base_momentum", 0.0, 0.999, check_beta
+        )
+        self.max_momentum = slider(MOMENTA["one_cycle"][1], "max_momentum", 0.0, 0.999, check_beta)
         self.code = ipywidgets.Textarea(
             disabled=True, layout={"width": "650px", "height": "90px"}, description="PyTorch"
         )
