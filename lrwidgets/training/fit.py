@@ -35,6 +35,7 @@ from .loop import (
     StepFn,
     autocast,
     check_common,
+    check_first_batch,
     evaluate,
     place,
     resolve_loss,
@@ -178,12 +179,15 @@ def fit(
                 )
             )
             loss_fn = resolve_loss(loss_fn, step_fn, first)
+            check_first_batch(model, first, step_fn, amp_context)
             for step, batch in enumerate(stream):
                 if lrs is not None:
                     set_lr(runner, lrs[step])
                 if momenta is not None:
                     set_momentum(runner, momenta[step])
-                loss = train_step(model, runner, batch, loss_fn, step_fn, amp_context).item()
+                loss = train_step(
+                    model, runner, batch, loss_fn, step_fn, amp_context, first=step == 0
+                ).item()
                 lr = group["lr"]
                 seen_lr.append(lr)
                 seen_momentum.append(momentum_of(group))

@@ -10,6 +10,14 @@ Defaults:
 
 A batch is an ``(inputs, targets)`` pair, and its loss is ``loss_fn(model(inputs), targets)``.
 Any other batch (a dict, a triple, ...) works through ``step_fn(model, batch) -> loss tensor``.
+
+Before training, the arguments and the first batch are checked against what can go wrong
+there: a loss class passed for a loss object (``nn.MSELoss`` for ``nn.MSELoss()``), data given
+as a list ``[X, y]`` (read as a list of two batches) instead of the tuple ``(X, y)``, floating
+inputs of another dtype than the model's parameters, a loss that is not one number
+(``reduction="none"``). What still fails inside the first step is re-raised, as the same kind
+of error, with what met there: the call that failed, the batch's shapes, dtypes and devices,
+and the model's dtype and device.
 """
 
 from __future__ import annotations
@@ -80,6 +88,11 @@ def check_common(
     """The checks ``range_test`` and ``fit`` both make before any work."""
     check_model(model)
     check_bool("progress", progress)
+    if isinstance(loss_fn, type):
+        raise TypeError(
+            f"loss_fn must be a loss function or a loss object such as {loss_fn.__name__}(), "
+            f"got the class {loss_fn.__name__} itself; add () to make one"
+        )
     check_optimizer(optimizer, model)  # type: ignore[arg-type]
     check_callable("loss_fn", loss_fn)
     check_callable("callback", callback)
@@ -119,12 +132,70 @@ def resolve_loss(loss_fn: LossFn | None, step_fn: StepFn | None, first_batch: An
     """The loss function to use, judged from the first batch (None when step_fn computes it)."""
     if step_fn is not None:
         return None
+    if isinstance(first_batch, torch.Tensor):
+        raise TypeError(
+            "batches must be (inputs, targets) pairs, got a batch that is one tensor of shape "
+            f"{tuple(first_batch.shape)}; for data in memory pass the tuple (X, y), not the "
+            "list [X, y] (a list is read as a list of batches)"
+        )
     if not is_pair(first_batch):
         raise TypeError(
             "batches must be (inputs, targets) pairs, got a batch of type "
             f"{type(first_batch).__name__}; for other batches pass step_fn(model, batch) -> loss"
         )
     return loss_fn if loss_fn is not None else default_loss(first_batch[1])
+
+
+def check_first_batch(
+    model: nn.Module, batch: Any, step_fn: StepFn | None, amp: AbstractContextManager
+) -> None:
+    """Floating inputs must have the dtype of the model's floating parameters (unless autocast
+    casts them, or step_fn feeds the model itself)."""
+    if step_fn is not None or isinstance(amp, torch.autocast):
+        return
+    inputs = batch[0]
+    weights = [p.dtype for p in model.parameters() if p.is_floating_point()]
+    floating = isinstance(inputs, torch.Tensor) and inputs.is_floating_point()
+    if floating and weights and inputs.dtype != weights[0]:
+        raise TypeError(
+            f"the inputs are {inputs.dtype} but the model's parameters are {weights[0]}; "
+            f"convert the data (X.to({weights[0]})) or the model "
+            f"(model.to({inputs.dtype})) so that they match"
+        )
+
+
+def describe(value: Any) -> str:
+    """Shapes, dtypes and devices of the tensors in a batch, for an error message."""
+    if isinstance(value, torch.Tensor):
+        return f"{tuple(value.shape)} {value.dtype} on {value.device}"
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(describe(item) for item in value) + ")"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {describe(v)}" for k, v in value.items()) + "}"
+    return type(value).__name__
+
+
+def explain_failure(error: Exception, call: str, model: nn.Module, batch: Any) -> Exception:
+    """``error`` again (the same type where it allows), its message followed by what met in
+    the first step: the call that failed, the batch, the model's dtype and device."""
+    param = next(model.parameters())
+    message = (
+        f"the first training step failed in {call}: {error} | batch: {describe(batch)}; "
+        f"model parameters: {param.dtype} on {param.device}"
+    )
+    try:
+        return type(error)(message)
+    except Exception:
+        return RuntimeError(message)
+
+
+def check_scalar_loss(loss: object) -> None:
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        got = f"shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor) else repr(loss)
+        raise ValueError(
+            f"the loss must be one number (a tensor with one element), got {got}; "
+            "use a loss that averages over the batch (reduction='mean', the default)"
+        )
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
@@ -148,15 +219,6 @@ def autocast(device: torch.device, amp: bool) -> AbstractContextManager:
     return torch.autocast("cuda", dtype=torch.bfloat16)
 
 
-def batch_loss(
-    model: nn.Module, batch: Any, loss_fn: LossFn | None, step_fn: StepFn | None
-) -> torch.Tensor:
-    if step_fn is not None:
-        return step_fn(model, batch)
-    inputs, targets = batch
-    return loss_fn(model(inputs), targets)  # type: ignore[misc]
-
-
 def train_step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -164,13 +226,34 @@ def train_step(
     loss_fn: LossFn | None,
     step_fn: StepFn | None,
     amp: AbstractContextManager,
+    first: bool = False,
 ) -> torch.Tensor:
-    """One optimizer step on one batch; returns the loss (computed before the step)."""
-    optimizer.zero_grad()
-    with amp:
-        loss = batch_loss(model, batch, loss_fn, step_fn)
-    loss.backward()
-    optimizer.step()
+    """One optimizer step on one batch; returns the loss (computed before the step).
+
+    A failure on the ``first`` step is re-raised with what met there (``explain_failure``).
+    """
+    call = "optimizer.zero_grad()"
+    try:
+        optimizer.zero_grad()
+        with amp:
+            if step_fn is not None:
+                call = "step_fn(model, batch)"
+                loss = step_fn(model, batch)
+            else:
+                inputs, targets = batch
+                call = "model(inputs)"
+                outputs = model(inputs)
+                call = "loss_fn(outputs, targets)"
+                loss = loss_fn(outputs, targets)  # type: ignore[misc]
+        check_scalar_loss(loss)
+        call = "loss.backward()"
+        loss.backward()
+        call = "optimizer.step()"
+        optimizer.step()
+    except Exception as error:
+        if first:
+            raise explain_failure(error, call, model, batch) from error
+        raise
     return loss
 
 

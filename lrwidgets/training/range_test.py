@@ -40,6 +40,7 @@ from .loop import (
     StepFn,
     autocast,
     check_common,
+    check_first_batch,
     evaluate,
     place,
     resolve_loss,
@@ -91,7 +92,10 @@ def range_test(
       return stops the test. ``step_fn(model, batch) -> loss`` replaces ``loss_fn`` for batches
       that are not (inputs, targets). ``amp``: bfloat16 autocast on CUDA (ignored elsewhere).
 
-    All arguments are checked before any work; bad ones raise ValueError or TypeError.
+    The arguments, and the first batch against the model (see ``loop.py``: dtypes, a tuple
+    ``(X, y)``, a loss object rather than its class), are checked before training; bad ones
+    raise ValueError or TypeError. A failure inside the first step is re-raised with the call
+    that failed, the batch's shapes and dtypes, and the model's dtype and device.
     """
     planned = lr_sweep(start_lr, end_lr, num_iter, mode)
     beta = check_beta("beta", beta)
@@ -112,9 +116,12 @@ def range_test(
             model.train()
             first, stream = peek(forever(batches, local_generator(seed)))
             loss_fn = resolve_loss(loss_fn, step_fn, first)
+            check_first_batch(model, first, step_fn, amp_context)
             for t, (lr, batch) in enumerate(zip(planned.tolist(), stream, strict=False), start=1):
                 set_lr(runner, lr)
-                train = train_step(model, runner, batch, loss_fn, step_fn, amp_context).item()
+                train = train_step(
+                    model, runner, batch, loss_fn, step_fn, amp_context, first=t == 1
+                ).item()
                 train_losses.append(train)
                 loss = train
                 if val is not None:
