@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from lrwidgets.training import resolve_device, steps_per_epoch
+from lrwidgets.training import fit, range_test, resolve_device, steps_per_epoch
 from lrwidgets.training.data import (
     LoaderBatches,
     TensorBatches,
@@ -147,3 +147,28 @@ def test_to_device_keeps_the_shape_of_a_batch():
     assert isinstance(moved["pair"], Pair) and torch.equal(moved["pair"].x, X)
     assert moved["list"][1] == "label" and moved["n"] == 3
     assert to_device(batch, None) is batch
+
+
+@pytest.mark.parametrize(
+    ("n", "sizes"),
+    [(129, [64, 65]), (130, [64, 64, 2]), (128, [64, 64]), (65, [65]), (1, [1]), (3, [3])],
+)
+def test_a_one_row_remainder_joins_the_batch_before(n, sizes):
+    X, y = torch.arange(n, dtype=torch.float32)[:, None], torch.arange(n)
+    batches = as_batches((X, y), 64)
+    got = list(batches.epoch(torch.Generator().manual_seed(0)))
+    assert [len(inputs) for inputs, _ in got] == sizes
+    assert len(batches) == len(sizes) == steps_per_epoch((X, y), 64)
+    assert sorted(torch.cat([t for _, t in got]).tolist()) == list(range(n))  # every row once
+
+
+def test_batchnorm_trains_on_data_that_leaves_one_row_over():
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(129, 4, generator=g), torch.randint(0, 2, (129,), generator=g)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 2)
+    )
+    result = range_test(model, (X, y), batch_size=64, num_iter=6, end_lr=1e-2, progress=False)
+    assert result.steps == 6  # three epochs of a 64-row and a 65-row batch, no crash
+    history = fit(model, (X, y), schedule=1e-2, epochs=2, batch_size=64, progress=False)
+    assert len(history.loss) == 4

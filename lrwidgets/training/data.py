@@ -5,7 +5,10 @@ Training data comes in one of two shapes:
 - a tuple ``(X, y)`` of tensors or numpy arrays: the fast path. Both are moved to the device
   once; each epoch draws one permutation (``torch.randperm`` with the run's generator), gathers
   the shuffled copy once and hands out slices of it, ``batch_size`` rows at a time (the last
-  batch may be smaller). No DataLoader, no per-sample collation.
+  batch may be smaller). A last batch of a single row is merged into the one before it
+  (``batch_size + 1`` rows): one row gives BatchNorm no batch statistics ("Expected more than
+  1 value per channel when training") and a gradient from one example. No DataLoader, no
+  per-sample collation.
 - a DataLoader, or any re-iterable of batches (a list of ``(inputs, targets)`` pairs, ...):
   each pass over it is one epoch; every tensor in a batch is copied to the device, to a GPU
   with ``non_blocking=True`` (asynchronous from pinned memory).
@@ -16,7 +19,6 @@ arrays int64 (class labels, as ``nn.CrossEntropyLoss`` wants them).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from typing import Any
@@ -96,6 +98,14 @@ def as_tensor(array: torch.Tensor | np.ndarray) -> torch.Tensor:
     return torch.as_tensor(array)
 
 
+def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """(start, stop) of each batch over ``n`` rows; a one-row remainder joins the batch before."""
+    starts = list(range(0, n, batch_size))
+    if len(starts) > 1 and n - starts[-1] == 1:
+        starts.pop()
+    return list(zip(starts, [*starts[1:], n], strict=True))
+
+
 class TensorBatches:
     """``(X, y)`` held on one device, served in shuffled slices of ``batch_size`` rows."""
 
@@ -107,8 +117,8 @@ class TensorBatches:
         return TensorBatches(self.X.to(device), self.y.to(device), self.batch_size)
 
     def __len__(self) -> int:
-        """Batches per epoch: ceil(n / batch_size)."""
-        return math.ceil(len(self.X) / self.batch_size)
+        """Batches per epoch: ceil(n / batch_size), one fewer when a single row is left over."""
+        return len(batch_bounds(len(self.X), self.batch_size))
 
     def epoch(
         self, generator: torch.Generator | None = None, shuffle: bool = True
@@ -118,8 +128,8 @@ class TensorBatches:
         if shuffle:
             order = torch.randperm(len(X), generator=generator).to(X.device)
             X, y = X[order], y[order]
-        for start in range(0, len(X), self.batch_size):
-            yield X[start : start + self.batch_size], y[start : start + self.batch_size]
+        for start, stop in batch_bounds(len(X), self.batch_size):
+            yield X[start:stop], y[start:stop]
 
 
 class LoaderBatches:
@@ -181,7 +191,8 @@ def as_batches(data: Any, batch_size: int, name: str = "data") -> Batches:
 
 
 def steps_per_epoch(data: Any, batch_size: int = 64) -> int:
-    """Optimizer steps in one epoch: ceil(n / batch_size) for ``(X, y)``, len(loader) otherwise."""
+    """Optimizer steps in one epoch: ceil(n / batch_size) for ``(X, y)`` (one fewer when a
+    single row is left over: it joins the batch before), len(loader) otherwise."""
     return len(as_batches(data, batch_size))
 
 
