@@ -30,7 +30,11 @@ def check_diverge_th(diverge_th: object) -> float:
 
 def divergence_limit(best_smoothed_loss: float, diverge_th: float = 4.0) -> float:
     """The smoothed loss above which a test stops: ``diverge_th * best`` for ``best >= 0``,
-    ``best + (diverge_th - 1) * |best|`` for a negative best (the same rule, see above)."""
+    ``best + (diverge_th - 1) * |best|`` for a negative best (the same rule, see above).
+
+    >>> divergence_limit(2.0), divergence_limit(-8.0)  # 4 x 2, and -8 + 3 x 8
+    (8.0, 16.0)
+    """
     if best_smoothed_loss >= 0:
         return diverge_th * best_smoothed_loss
     return best_smoothed_loss + (diverge_th - 1.0) * abs(best_smoothed_loss)
