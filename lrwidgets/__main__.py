@@ -1,23 +1,53 @@
-"""The command line: run a range test on a built-in problem, or print a schedule's PyTorch code.
+"""The command line: run a range test on a course problem, or print a schedule's PyTorch code.
 
-    python -m lrwidgets range-test --problem spirals --mode exp --num-iter 100 --plot curve.png
-    python -m lrwidgets schedule one-cycle --total-steps 1000 --max-lr 0.1
+    lrwidgets range-test --problem spirals --mode exp --num-iter 100 --plot curve.png
+    lrwidgets range-test --problem mnist-mlp --path data/ --num-iter 200
+    lrwidgets schedule one-cycle --total-steps 1000 --max-lr 0.1 --pct-start 0.25
+    lrwidgets schedule cyclic-exp_range --total-steps 1000 --max-lr 0.1 --gamma 0.998
 
-It uses the same layers as the widgets: ``training`` for the test, ``core`` for the schedules.
+(``python -m lrwidgets ...`` is the same.) Every option's help shows its default. Bad input
+is one line on stderr and exit status 2, checked before the run (``--plot``'s folder and
+format too, not after the whole test). It uses the same layers as the widgets: ``training``
+for the test, ``core`` for the schedules.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .core import SWEEP_MODES, constant, cyclic, one_cycle
-from .problems import PROBLEMS, get_problem
+from .core.checks import check_int
+from .core.schedules import ANNEAL_STRATEGIES, CYCLIC_MODES, quarter_cycle
+from .problems import LOCAL_PROBLEMS, PROBLEMS, get_problem
 from .training import OPTIMIZERS, make_optimizer, range_test
 
 
+def check_plot_path(path: str) -> None:
+    """``--plot`` must name an image format matplotlib writes, in a folder that exists."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    suffix = Path(path).suffix.lstrip(".").lower()
+    if suffix not in formats:
+        raise ValueError(
+            f"--plot must end in an image format: {', '.join('.' + f for f in formats)}; "
+            f"got {path!r}"
+        )
+    if not Path(path).parent.is_dir():
+        raise ValueError(f"--plot: the folder {str(Path(path).parent)!r} does not exist")
+
+
 def run_range_test(args: argparse.Namespace) -> None:
-    problem = get_problem(args.problem)
+    if args.batch_size is not None:
+        check_int("--batch-size", args.batch_size, minimum=1)
+    if args.plot:
+        check_plot_path(args.plot)
+    if args.path is not None and args.problem not in LOCAL_PROBLEMS:
+        raise ValueError(f"--path is for the problems {', '.join(LOCAL_PROBLEMS)}")
+    options = {"path": args.path} if args.problem in LOCAL_PROBLEMS else {}
+    problem = get_problem(args.problem, **options)
     model = problem.make_model(args.seed)
     result = range_test(
         model,
@@ -30,7 +60,7 @@ def run_range_test(args: argparse.Namespace) -> None:
         mode=args.mode,
         beta=args.beta,
         diverge_th=args.diverge_th,
-        batch_size=args.batch_size or problem.batch_size,
+        batch_size=problem.batch_size if args.batch_size is None else args.batch_size,
         seed=args.seed,
         progress=False,
     )
@@ -47,49 +77,146 @@ def run_range_test(args: argparse.Namespace) -> None:
 
 
 def run_schedule(args: argparse.Namespace) -> None:
+    momenta = {
+        name: value
+        for name, value in (
+            ("base_momentum", args.base_momentum),
+            ("max_momentum", args.max_momentum),
+        )
+        if value is not None
+    }
     if args.policy == "one-cycle":
-        schedule = one_cycle(args.total_steps, args.max_lr)
+        schedule = one_cycle(
+            args.total_steps,
+            args.max_lr,
+            pct_start=args.pct_start,
+            anneal_strategy=args.anneal_strategy,
+            div_factor=args.div_factor,
+            final_div_factor=args.final_div_factor,
+            three_phase=args.three_phase,
+            **momenta,
+        )
     elif args.policy == "constant":
         schedule = constant(args.total_steps, args.max_lr)
     else:
-        mode = args.policy.removeprefix("cyclic-")
+        up = args.step_size_up
         schedule = cyclic(
-            args.total_steps, args.base_lr, args.max_lr, step_size_up=args.step_size_up, mode=mode
+            args.total_steps,
+            args.base_lr,
+            args.max_lr,
+            step_size_up=quarter_cycle(args.total_steps) if up is None else up,
+            step_size_down=args.step_size_down,
+            mode=args.policy.removeprefix("cyclic-"),
+            gamma=args.gamma,
+            **momenta,
         )
     print(schedule.to_code(), end="")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lrwidgets", description=__doc__.split("\n")[0])
+def program_name() -> str:
+    """``python -m lrwidgets`` when run so, ``lrwidgets`` as the installed command."""
+    return "python -m lrwidgets" if Path(sys.argv[0]).name == "__main__.py" else "lrwidgets"
+
+
+class ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Help that ends with each option's default; an option without a fixed default (None)
+    says in its own help what happens instead."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.required:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
+    shown = ShowDefaults
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__.split("\n")[0], formatter_class=shown
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    test = commands.add_parser("range-test", help="run a range test on a built-in problem")
-    test.add_argument("--problem", choices=PROBLEMS, default="spirals")
-    test.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd_momentum")
-    test.add_argument("--mode", choices=SWEEP_MODES, default="exp")
-    test.add_argument("--start-lr", type=float, default=1e-7)
-    test.add_argument("--end-lr", type=float, default=10.0)
-    test.add_argument("--num-iter", type=int, default=100)
-    test.add_argument("--beta", type=float, default=0.98)
-    test.add_argument("--diverge-th", type=float, default=4.0)
-    test.add_argument("--batch-size", type=int, default=None)
-    test.add_argument("--seed", type=int, default=0)
-    test.add_argument("--plot", help="save the curve to this image file")
+    test = commands.add_parser(
+        "range-test", help="run a range test on a course problem", formatter_class=shown
+    )
+    test.add_argument(
+        "--problem", choices=PROBLEMS + LOCAL_PROBLEMS, default="spirals", help="the problem"
+    )
+    test.add_argument(
+        "--path", help="folder with MNIST-format files, for mnist-mlp and mnist-cnn (no download)"
+    )
+    test.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd_momentum", help="optimizer")
+    test.add_argument("--mode", choices=SWEEP_MODES, default="exp", help="how the lr grows")
+    test.add_argument("--start-lr", type=float, default=1e-7, help="first learning rate")
+    test.add_argument("--end-lr", type=float, default=10.0, help="last learning rate")
+    test.add_argument("--num-iter", type=int, default=100, help="steps (one lr each)")
+    test.add_argument("--beta", type=float, default=0.98, help="EWMA smoothing of the loss")
+    test.add_argument(
+        "--diverge-th",
+        type=float,
+        default=4.0,
+        help="stop when the smoothed loss passes this many times its best",
+    )
+    test.add_argument(
+        "--batch-size", type=int, default=None, help="batch size (default: the problem's own)"
+    )
+    test.add_argument("--seed", type=int, default=0, help="model weights and batch order")
+    test.add_argument("--plot", help="save the curve to this image file (.png, .pdf, .svg, ...)")
     test.set_defaults(run=run_range_test)
 
-    sched = commands.add_parser("schedule", help="print PyTorch code for a schedule")
-    policies = ["one-cycle", "constant"] + ["cyclic-" + m for m in ("triangular", "triangular2")]
-    sched.add_argument("policy", choices=policies)
-    sched.add_argument("--total-steps", type=int, required=True)
-    sched.add_argument("--max-lr", type=float, required=True)
-    sched.add_argument("--base-lr", type=float, default=1e-4)
-    sched.add_argument("--step-size-up", type=int, default=2000)
+    sched = commands.add_parser(
+        "schedule", help="print PyTorch code for a schedule", formatter_class=shown
+    )
+    policies = ["one-cycle", "constant"] + ["cyclic-" + m for m in CYCLIC_MODES]
+    sched.add_argument("policy", choices=policies, help="the schedule")
+    sched.add_argument("--total-steps", type=int, required=True, help="optimizer steps")
+    sched.add_argument("--max-lr", type=float, required=True, help="peak lr (constant: the lr)")
+    sched.add_argument("--base-lr", type=float, default=1e-4, help="cyclic: lowest lr")
+    sched.add_argument(
+        "--step-size-up",
+        type=int,
+        default=None,
+        help="cyclic: steps from base_lr to max_lr (default: a quarter of --total-steps)",
+    )
+    sched.add_argument(
+        "--step-size-down",
+        type=int,
+        default=None,
+        help="cyclic: steps back (default: as many as up)",
+    )
+    sched.add_argument(
+        "--gamma", type=float, default=0.999, help="cyclic-exp_range: height x gamma per step"
+    )
+    sched.add_argument("--pct-start", type=float, default=0.3, help="one-cycle: share warming up")
+    sched.add_argument(
+        "--anneal-strategy", choices=ANNEAL_STRATEGIES, default="cos", help="one-cycle: curve"
+    )
+    sched.add_argument(
+        "--div-factor", type=float, default=25.0, help="one-cycle: first lr = max_lr / this"
+    )
+    sched.add_argument(
+        "--final-div-factor", type=float, default=1e4, help="one-cycle: last lr = first / this"
+    )
+    sched.add_argument(
+        "--three-phase", action="store_true", help="one-cycle: come back down before annealing"
+    )
+    sched.add_argument(
+        "--base-momentum",
+        type=float,
+        default=None,
+        help="lowest momentum (default: PyTorch's, 0.85 one-cycle, 0.8 cyclic)",
+    )
+    sched.add_argument(
+        "--max-momentum",
+        type=float,
+        default=None,
+        help="highest momentum (default: PyTorch's, 0.95 one-cycle, 0.9 cyclic)",
+    )
     sched.set_defaults(run=run_schedule)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(program_name()).parse_args(argv)
     try:
         args.run(args)
     except (ValueError, TypeError) as error:  # bad input: one readable line, no traceback

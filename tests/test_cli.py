@@ -1,10 +1,13 @@
 """The command line runs a real range test and prints runnable schedule code."""
 
+import sys
+
 import numpy as np
+import pytest
 import torch
 
-from lrwidgets import one_cycle
-from lrwidgets.__main__ import main
+from lrwidgets import cyclic, one_cycle
+from lrwidgets.__main__ import build_parser, main
 
 
 def test_range_test_prints_the_suggestions_and_saves_the_curve(capsys, tmp_path):
@@ -35,3 +38,90 @@ def test_bad_input_is_one_readable_line(capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("error: start_lr must be < end_lr")
+
+
+def scheduled_lrs(code: str, steps: int) -> list[float]:
+    """Run the printed code on a one-parameter optimizer and read the lr of every step."""
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    namespace = {"optimizer": optimizer}
+    exec(code, namespace)
+    lrs = []
+    for _ in range(steps):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        namespace["scheduler"].step()
+    return lrs
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (  # step_size_up defaults to a quarter of the steps, as in the widget: max_lr is reached
+            ["cyclic-triangular", "--total-steps", "1000", "--max-lr", "0.1"],
+            cyclic(1000, 1e-4, 0.1, step_size_up=250),
+        ),
+        (
+            ["cyclic-exp_range", "--total-steps", "120", "--max-lr", "0.1", "--gamma", "0.99"]
+            + ["--step-size-up", "10", "--step-size-down", "20"],
+            cyclic(120, 1e-4, 0.1, 10, 20, mode="exp_range", gamma=0.99),
+        ),
+        (
+            ["one-cycle", "--total-steps", "90", "--max-lr", "0.2", "--pct-start", "0.2"]
+            + ["--anneal-strategy", "linear", "--div-factor", "10", "--final-div-factor", "100"]
+            + ["--three-phase", "--base-momentum", "0.8", "--max-momentum", "0.9"],
+            one_cycle(90, 0.2, 0.2, "linear", 10.0, 100.0, True, 0.8, 0.9),
+        ),
+    ],
+)
+def test_every_schedule_knob_reaches_the_schedule(capsys, argv, expected):
+    assert main(["schedule", *argv]) == 0
+    code = capsys.readouterr().out
+    np.testing.assert_array_equal(scheduled_lrs(code, len(expected)), expected.lr)
+    if argv[0] == "cyclic-triangular":
+        assert max(expected.lr) == 0.1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--batch-size", "0"], "error: --batch-size must be an integer >= 1, got 0"),
+        (["--plot", "no/such/folder/x.png"], "error: --plot: the folder 'no/such/folder'"),
+        (["--plot", "curve.xyz"], "error: --plot must end in an image format: "),
+        (["--problem", "mnist-mlp"], "error: mnist-mlp needs path="),
+        (["--path", "data"], "error: --path is for the problems mnist-mlp, mnist-cnn"),
+    ],
+)
+def test_range_test_options_are_checked_before_the_run(capsys, argv, message):
+    assert main(["range-test", "--problem", "quadratic", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(message)
+    assert captured.out == ""  # no test ran
+
+
+def test_mnist_from_a_local_folder(capsys, tmp_path):
+    from test_datasets import write_mnist
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(40, 28, 28), dtype=np.uint8)
+    write_mnist(tmp_path, images, (np.arange(40) % 10).astype(np.uint8))
+    argv = ["--problem", "mnist-mlp", "--path", str(tmp_path), "--num-iter", "10"]
+    assert main(["range-test", *argv, "--batch-size", "8"]) == 0
+    assert capsys.readouterr().out.startswith("mnist-mlp: 10 steps")
+
+
+@pytest.mark.parametrize(
+    ("argv0", "prog"),
+    [("/venv/bin/lrwidgets", "lrwidgets"), ("/src/lrwidgets/__main__.py", "python -m lrwidgets")],
+)
+def test_help_names_the_program_as_it_was_started_and_shows_defaults(
+    capsys, monkeypatch, argv0, prog
+):
+    monkeypatch.setattr(sys, "argv", [argv0])
+    with pytest.raises(SystemExit):
+        main(["range-test", "--help"])
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: {prog} range-test")
+    assert "(default: 1e-07)" in out and "(default: the problem's own)" in out
+    for command in build_parser()._subparsers._group_actions[0].choices.values():
+        for action in command._actions:
+            assert action.help, f"{command.prog} {action.option_strings} has no help"

@@ -287,6 +287,17 @@ def cyclic(
     return Schedule("CyclicLR", np.array(lrs), np.array(momenta), params)
 
 
+def quarter_cycle(total_steps: int) -> int:
+    """A ``step_size_up`` that shows two whole cycles in ``total_steps``: a quarter of them (at
+    least 1). The widget and the command line use it until a step size is given; PyTorch's
+    2000 would never reach ``max_lr`` in a run of fewer than 2000 steps.
+
+    >>> quarter_cycle(1000), quarter_cycle(3)
+    (250, 1)
+    """
+    return max(1, check_steps("total_steps", total_steps, minimum=1) // 4)
+
+
 def constant(total_steps: int, lr: float) -> Schedule:
     """The same learning rate at every step; the optimizer's momentum is left alone.
 

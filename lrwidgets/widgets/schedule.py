@@ -15,7 +15,7 @@ import traitlets
 
 from ..core import SUGGESTION_METHODS, Schedule, constant, cyclic, one_cycle
 from ..core.checks import check_beta, check_choice, check_int, check_open_unit
-from ..core.schedules import ANNEAL_STRATEGIES
+from ..core.schedules import ANNEAL_STRATEGIES, quarter_cycle
 from ..plots import clear_schedule, draw_schedule, update_schedule
 from ..training import RangeTestResult
 from .base import LRWidget
@@ -126,7 +126,7 @@ class ScheduleWidget(LRWidget):
         self.div_factor = number_box(ipywidgets.FloatText, "div_factor", 25.0)
         self.final_div_factor = number_box(ipywidgets.FloatText, "final_div_factor", 1e4)
         self.three_phase = ipywidgets.Checkbox(False, description="three_phase")
-        self.step_size_up = number_box(ipywidgets.IntText, "step_size_up", max(1, total_steps // 4))
+        self.step_size_up = number_box(ipywidgets.IntText, "step_size_up", quarter_cycle(total_steps))
         self.step_size_down = number_box(ipywidgets.IntText, "step_size_down (0: same)", 0)
         self.gamma = number_box(ipywidgets.FloatText, "gamma", 0.999)
         self.base_momentum = slider(
