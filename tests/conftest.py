@@ -1,7 +1,25 @@
-"""Shared test helpers."""
+"""Shared test helpers, and one thread per test process.
+
+On a busy machine (CI has 2 cores; a laptop runs other things) torch's thread pool makes tests
+10-100x slower when another process holds a core, and timings swing with the load. So the suite
+pins torch to one thread, here and, through the environment, in every process it starts
+(notebook kernels under nbval, the subprocess tests, the browser tests' Jupyter kernels).
+"""
+
+import os
 
 import numpy as np
 import pytest
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def pytest_configure(config):
+    for name in THREAD_VARIABLES:
+        os.environ[name] = "1"
+    import torch
+
+    torch.set_num_threads(1)
 
 
 @pytest.fixture
