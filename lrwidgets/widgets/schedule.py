@@ -126,7 +126,9 @@ class ScheduleWidget(LRWidget):
         self.div_factor = number_box(ipywidgets.FloatText, "div_factor", 25.0)
         self.final_div_factor = number_box(ipywidgets.FloatText, "final_div_factor", 1e4)
         self.three_phase = ipywidgets.Checkbox(False, description="three_phase")
-        self.step_size_up = number_box(ipywidgets.IntText, "step_size_up", quarter_cycle(total_steps))
+        self.step_size_up = number_box(
+            ipywidgets.IntText, "step_size_up", quarter_cycle(total_steps)
+        )
         self.step_size_down = number_box(ipywidgets.IntText, "step_size_down (0: same)", 0)
         self.gamma = number_box(ipywidgets.FloatText, "gamma", 0.999)
         self.base_momentum = slider(
