@@ -122,6 +122,28 @@ def test_runner_runs_in_the_caller_or_in_a_thread_and_reports_errors():
     assert not runner.running and not runner.run_button.disabled and runner.stop_button.disabled
 
 
+def test_prepare_runs_in_the_callers_thread_before_the_work_and_can_refuse():
+    seen = []
+    here = threading.current_thread()
+
+    def prepare():
+        seen.append(("prepare", threading.current_thread()))
+        if len(seen) > 2:
+            raise ValueError("start_lr must be < end_lr")
+
+    runner = Runner(
+        lambda: seen.append(("work", threading.current_thread())), MessageBox(), prepare
+    )
+    assert runner.start()
+    runner.join(10)
+    assert seen[0] == ("prepare", here) and seen[1][0] == "work" and seen[1][1] is not here
+    thread = runner.thread
+    runner.start()  # prepare refuses: the message says why, no thread starts, buttons come back
+    assert runner.thread is thread and len(seen) == 3
+    assert "start_lr must be &lt; end_lr" in runner.message.value
+    assert not runner.running and not runner.run_button.disabled and runner.stop_button.disabled
+
+
 def test_stop_right_after_run_is_not_lost():
     started, seen = threading.Event(), []
 
