@@ -100,7 +100,7 @@ def test_a_minimum_below_the_sweep_or_at_its_unturned_end_is_flagged():
     assert not turned_up(STILL_FALLING, falling)
     assert "never turned up" in minimum_caveat(lrs, STILL_FALLING, falling, 1e-7, 10, 5)
     assert result_of(STILL_FALLING).caveats() == {
-        "minimum": "at the end of a sweep that never turned up: the minimum may lie beyond end_lr"
+        "minimum": "at the end of a sweep that never turned up"
     }
     classic = ewma(CLASSIC)
     assert turned_up(CLASSIC, classic)

@@ -98,7 +98,7 @@ def minimum_caveat(
     window_lrs, window = trim_curve(lrs, smoothed, skip_start, skip_end)
     at = int(np.argmin(window))
     if window_lrs[at] / 10.0 < start_lr:
-        return "below the sweep's start_lr"
+        return "below the sweep's start_lr"  # the rule divides lr_min by 10
     if at == len(window) - 1 and not turned_up(raw, smoothed):
-        return "at the end of a sweep that never turned up: the minimum may lie beyond end_lr"
+        return "at the end of a sweep that never turned up"
     return None
