@@ -465,8 +465,9 @@ def draw_training(
     val_ax.set_ylabel(f"validation {metric}")
     for ax in (loss_ax, val_ax):
         ax.grid(alpha=0.3)
-        ax.legend(loc="best", fontsize="small")
-    return TrainingArtists(loss_ax, val_ax, loss, val)
+    artists = TrainingArtists(loss_ax, val_ax, loss, val)
+    training_legend(artists)
+    return artists
 
 
 def update_training(
@@ -480,6 +481,31 @@ def update_training(
         artists.val[name].set_data(np.arange(1, len(val) + 1), val)
         artists.val_ax.relim()
         artists.val_ax.autoscale_view()
+    training_legend(artists)
+
+
+def training_legend(artists: TrainingArtists) -> None:
+    """One legend for both panels (a run has the same colour in each), under the lower one so
+    it covers no curve, listing only the runs that trained at least one step."""
+    for name, line in artists.loss.items():
+        trained = len(line.get_xdata()) > 0
+        line.set_label(name if trained else f"_{name}")
+        artists.val[name].set_label("_" + name)  # the loss line stands for the run
+    if artists.loss_ax.get_legend() is not None:
+        artists.loss_ax.get_legend().remove()
+    handles, labels = artists.loss_ax.get_legend_handles_labels()
+    if artists.val_ax.get_legend() is not None:
+        artists.val_ax.get_legend().remove()
+    if handles:
+        artists.val_ax.legend(
+            handles,
+            labels,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.2),
+            ncols=2,
+            fontsize="small",
+            frameon=False,
+        )
 
 
 def plot_training(
@@ -494,8 +520,6 @@ def plot_training(
     artists = draw_training(loss_ax, val_ax, list(histories), metric)
     for name, history in histories.items():
         update_training(artists, name, history.loss, validation_values(history, metric))
-    loss_ax.legend(loc="best", fontsize="small")
-    val_ax.legend(loc="best", fontsize="small")
     return [loss_ax, val_ax]
 
 

@@ -180,6 +180,8 @@ def test_training_plot_draws_each_history():
     assert val_ax.get_ylabel() == "validation accuracy"
     for h in histories.values():
         h.val_accuracy = np.full(2, np.nan)  # regression: the validation loss instead
+    assert [t.get_text() for t in val_ax.get_legend().get_texts()] == ["a", "b"]
+    assert loss_ax.get_legend() is None  # one legend for both panels, under the lower one
     _, val_ax = plots.plot_training(histories, Figure().subplots(1, 2))
     assert val_ax.get_ylabel() == "validation loss"
     np.testing.assert_array_equal(by_gid(val_ax, "val-b").get_ydata(), histories["b"].val_loss)
@@ -257,3 +259,20 @@ def test_the_legend_sits_below_the_curves():
     axes = ax.get_window_extent()
     assert legend.y1 < axes.y0  # entirely under the Axes: it covers no curve
     assert figure.bbox.contains(legend.x0, legend.y0) and figure.bbox.contains(legend.x1, legend.y1)
+
+
+def test_the_training_legend_lists_only_runs_that_trained():
+    figure = Figure(figsize=(5.8, 6.0), layout="constrained")
+    loss_ax, val_ax = figure.subplots(2, 1)
+    artists = plots.draw_training(loss_ax, val_ax, ["one-cycle", "constant 0.1", "x 3"])
+    assert val_ax.get_legend() is None  # nothing trained yet
+    plots.update_training(artists, "one-cycle", np.linspace(2, 1, 30), np.array([0.6, 0.8]))
+    plots.update_training(artists, "constant 0.1", np.linspace(2, 1.5, 5))  # stopped early
+    assert [t.get_text() for t in val_ax.get_legend().get_texts()] == [
+        "one-cycle",
+        "constant 0.1",
+    ]
+    FigureCanvasAgg(figure).draw()
+    legend = val_ax.get_legend().get_window_extent()
+    assert legend.y1 < val_ax.get_window_extent().y0  # under the curves, not on them
+    assert legend.y0 >= 0

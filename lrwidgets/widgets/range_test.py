@@ -27,9 +27,9 @@ from ..training.loop import STOPPED_BY_CALLBACK
 from ..training.optimizers import OPTIMIZERS, make_optimizer
 from .base import LRWidget
 from .controls import STYLE, apply_defaults, log_slider, number_box, row, toggle
+from .runner import STOPPED
 
 CUSTOM = "custom"
-STOPPED = "stopped"  # what a Stop press reads as, instead of the callback's "stopped by callback"
 # The settings a pin remembers, to name what differs between pinned curves.
 RUN_SETTINGS = (
     "problem",

@@ -18,6 +18,8 @@ import ipywidgets
 
 from .messages import MessageBox
 
+STOPPED = "stopped"  # how a run ended by the Stop button reads (not "stopped by callback")
+
 
 class Runner:
     """Run / Stop buttons, a progress bar, and the thread for ``work()``."""
