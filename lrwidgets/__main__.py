@@ -1,6 +1,6 @@
 """The command line: run a range test on a built-in problem, or print a schedule's PyTorch code.
 
-    python -m lrwidgets range-test --problem spirals --mode exp --num-iter 100 --plot curve.png
+    python -m lrwidgets range-test --problem digits-mlp --mode exp --num-iter 100 --plot curve.png
     python -m lrwidgets schedule one-cycle --total-steps 1000 --max-lr 0.1
 
 It uses the same layers as the widgets: ``training`` for the test, ``core`` for the schedules.
@@ -35,8 +35,15 @@ def run_range_test(args: argparse.Namespace) -> None:
         progress=False,
     )
     print(f"{args.problem}: {len(result.lrs)} steps, stop reason: {result.stop_reason or 'none'}")
-    for method, lr in result.suggestions().items():
-        print(f"  {method:>8}: {lr:.3g}")
+    caveats = result.caveats()
+    for method, lr in result.suggestions(warn=False).items():
+        print(
+            f"  {method:>8}: {lr:.3g}"
+            + (f" (not firm: {caveats[method]})" if method in caveats else "")
+        )
+    why = result.unreliable()
+    if why:
+        print(f"  unreliable: {why}")
     if args.plot:
         import matplotlib
 

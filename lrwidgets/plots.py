@@ -102,9 +102,10 @@ def show(artist: Line2D, visible: bool, label: str = "") -> None:
 def loss_limits(curves: Sequence[np.ndarray], diverge_th: float) -> tuple[float, float] | None:
     """y-limits that keep the interesting part of range-test curves in view.
 
-    From the lowest finite value up to the highest, but no higher than the larger of where the
-    curves start and ``diverge_th`` x the lowest value: the blown-up tail after divergence
-    would otherwise flatten everything else. None when there is nothing finite to show.
+    From the lowest finite value up to the highest, but no higher than half the fall above where
+    the curves start (start + (start - lowest) / 2), or for curves that never fall below their
+    start, ``diverge_th`` x the lowest value: the blown-up tail after divergence would
+    otherwise flatten everything else. None when there is nothing finite to show.
     Pass the smoothed curves when they are drawn: a single batch's dip of the raw loss would
     otherwise set the lower limit and squeeze the curves the suggestions sit on.
     """
@@ -115,7 +116,8 @@ def loss_limits(curves: Sequence[np.ndarray], diverge_th: float) -> tuple[float,
     low = min(float(c.min()) for c in finite)
     high = max(float(c.max()) for c in finite)
     start = max(float(c[0]) for c in finite)
-    high = min(high, max(start, diverge_th * low))
+    fall = start - low
+    high = min(high, start + fall / 2 if fall > 0 else max(start, diverge_th * low))
     span = high - low if high > low else abs(high) or 1.0
     return low - 0.05 * span, high + 0.15 * span
 

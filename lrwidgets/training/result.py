@@ -34,7 +34,7 @@ class RangeTestResult:
 
     - ``lrs``, ``losses``: one entry per step taken. ``losses`` is the curve the test ran on:
       the raw training loss of each batch, or with ``val_data`` the loss on the held-out data
-      after each step (Smith's original test).
+      after each step (closer to Smith's original test, which read the validation accuracy).
     - ``train_losses``: the raw training loss of each step (equal to ``losses`` without val_data).
     - ``val_losses``: the held-out losses, or None without val_data.
     - ``smoothed_losses``: the debiased EWMA with ``beta`` that the divergence rule saw, step by
