@@ -80,32 +80,6 @@ def test_non_finite_tails_are_trimmed(losses, tail):
         assert suggest_lr(lrs[:-1], losses + tail, method) == expected
 
 
-def fastai_valley(losses):
-    """fastai's ``valley`` as written there, returning the index instead of the lr."""
-    n = len(losses)
-    max_start, max_end = 0, 0
-    lds = [1] * n
-    for i in range(1, n):
-        for j in range(0, i):
-            if (losses[i] < losses[j]) and (lds[i] < lds[j] + 1):
-                lds[i] = lds[j] + 1
-            if lds[max_end] < lds[i]:
-                max_end = i
-                max_start = max_end - lds[max_end]
-    sections = (max_end - max_start) / 3
-    return max_start + int(sections) + int(sections / 2)
-
-
-@settings(max_examples=100, deadline=None)
-@given(losses=st.lists(st.integers(0, 20).map(float), min_size=3, max_size=40))
-def test_valley_is_fastais_rule(losses):
-    lrs = np.arange(1.0, len(losses) + 1)  # lr = index + 1
-    index = fastai_valley(losses)
-    # fastai's index is -1 (Python's last element) when the longest valley is two points from
-    # the start; the core clamps it to the first point.
-    assert suggest_lr(lrs, losses, "valley") == lrs[max(index, 0)]
-
-
 def test_valley_sits_halfway_along_a_straight_fall():
     # A fall of n points is one valley from -1 to n-1: index -1 + int(n/3) + int(n/6).
     lrs = np.arange(1.0, 13)
