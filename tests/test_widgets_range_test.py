@@ -324,6 +324,12 @@ def test_skip_controls_trim_the_suggestions_and_follow_num_iter():
     assert w.suggestions == w.result.suggestions(w.beta.value, warn=False)
     w.skip_start.value, w.skip_end.value = 0, 0
     assert w.suggestions == w.result.suggestions(w.beta.value, skip_start=0, skip_end=0, warn=False)
+    w.skip_start.value = 200  # nothing left to look at: the summary says why
+    assert w.suggestions == {} and "got 0 after trimming (skip_start=200" in w.summary.value
+    w.skip_start.value = -1  # refused in words; the picture stays
+    assert "skip_start must be an integer &gt;= 0" in w.message.value
+    w.skip_start.value = 0
+    assert w.message.value == "" and w.suggestions
     w.num_iter.value = 200
     assert w.skip_start.value == 20
     w.close()

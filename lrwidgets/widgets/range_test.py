@@ -10,6 +10,7 @@ the plot, so that the next run (another batch size, optimizer, ...) can be compa
 
 from __future__ import annotations
 
+import html
 from dataclasses import replace
 from typing import Any
 
@@ -19,7 +20,7 @@ import traitlets
 from torch import nn
 
 from ..core import SUGGESTION_METHODS, SWEEP_MODES, lr_sweep
-from ..core.checks import check_choice
+from ..core.checks import check_choice, check_int
 from ..plots import draw_range_test, format_lr, update_range_test
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import RangeTestResult, range_test
@@ -205,6 +206,7 @@ class RangeTestWidget(LRWidget):
         mode, beta, diverge_th = self.mode.value, self.beta.value, self.diverge_th.value
         # The sweep checks start_lr, end_lr, num_iter and mode now and is the live lr panel.
         planned = lr_sweep(self.start_lr.value, self.end_lr.value, self.num_iter.value, mode)
+        self._check_skips()
         model, data, loss_fn, optimizer = self._parts()
         settings = {name: getattr(self, name).value for name in RUN_SETTINGS}
         self.runner.set_progress(0, len(planned))
@@ -291,9 +293,20 @@ class RangeTestWidget(LRWidget):
             self._pick_suggestion()
 
     def _restyle(self, change: dict | None = None) -> None:
-        """A smoothing control moved: re-smooth the stored losses; no training."""
+        """A smoothing control moved: re-smooth the stored losses; no training. Skips that are
+        not integers >= 0 are explained in the message box and leave the picture as it was."""
+        try:
+            self._check_skips()
+        except (ValueError, TypeError) as error:
+            self.message.show_error(error)
+            return
+        self.message.clear()
         if self.result is not None and not self.runner.running:
             self._draw(self.result)
+
+    def _check_skips(self) -> None:
+        check_int("skip_start", self.skip_start.value, minimum=0)
+        check_int("skip_end", self.skip_end.value, minimum=0)
 
     def _pick_suggestion(self, change: dict | None = None) -> None:
         method = self.suggestion_method.value
@@ -307,6 +320,8 @@ class RangeTestWidget(LRWidget):
         method = self.suggestion_method.value
         lr = self.suggested_lr
         text = f"{method} suggests <b>{format_lr(lr) if lr is not None else 'nothing'}</b>"
+        if lr is None and result.steps:
+            text += f" ({self._why_nothing(method)})"
         text += f" (beta={self.beta.value:.3g}); {result.steps} of {len(result.planned_lrs)} steps"
         if result.stop_reason:
             text += f"; {result.stop_reason}"
@@ -318,6 +333,20 @@ class RangeTestWidget(LRWidget):
         if why:
             text += f'<br><span style="color: #D55E00"><b>Unreliable:</b> {why}</span>'
         return text
+
+    def _why_nothing(self, method: str) -> str:
+        """The reason ``method`` has no answer on the current curve and trimming."""
+        try:
+            self.result.suggestion(
+                method,
+                self.beta.value,
+                skip_start=self.skip_start.value,
+                skip_end=self.skip_end.value,
+                warn=False,
+            )
+        except (ValueError, TypeError) as error:
+            return html.escape(str(error))
+        return "no answer"
 
     # -- pinned curves ----------------------------------------------------------------------------
     @property
