@@ -1,8 +1,8 @@
 """The numeric core: numpy in, numpy out. No torch, no widgets.
 
 Reading order: sweep.py (the lrs) -> smoothing.py (the EWMA) -> divergence.py (when to stop) ->
-suggest.py (which lr to pick) -> schedules.py (how to train with it). checks.py holds the
-argument checks they share.
+suggest.py (which lr to pick) -> reliability.py (when not to trust it) -> schedules.py (how to
+train with it). checks.py holds the argument checks they share.
 """
 
 from .divergence import check_diverge_th, divergence_reason

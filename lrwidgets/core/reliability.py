@@ -35,7 +35,11 @@ class UnreliableCurveWarning(UserWarning):
 
 def batch_noise(losses: Sequence[float] | np.ndarray) -> float:
     """Robust standard deviation of one batch's loss: 1.4826 * MAD(diff(losses)) / sqrt(2),
-    over the finite losses; 0.0 with fewer than 3 of them."""
+    over the finite losses; 0.0 with fewer than 3 of them.
+
+    >>> round(batch_noise(np.random.default_rng(0).normal(5.0, 0.2, size=10_000)), 2)
+    0.2
+    """
     losses = np.asarray(losses, dtype=float)
     steps = np.diff(losses[np.isfinite(losses)])
     if len(steps) < 2:

@@ -86,6 +86,9 @@ def valley(lrs: np.ndarray, losses: np.ndarray) -> float:
     end = the first i with the longest run, start = end - run[end];
     index = start + int((end - start) / 3) + int((end - start) / 6), clamped to >= 0
     (fastai's -1 would be the last point: see the module docstring).
+
+    >>> valley(np.arange(1.0, 13.0), -np.arange(1.0, 13.0))  # 12 falling points: -1 + 4 + 2
+    6.0
     """
     run = np.ones(len(losses), dtype=int)
     for i in range(1, len(losses)):
@@ -100,7 +103,14 @@ def valley(lrs: np.ndarray, losses: np.ndarray) -> float:
 
 def steep(lrs: np.ndarray, losses: np.ndarray) -> float:
     """fastai's ``steep``: the left point of the steepest forward difference,
-    argmin_i (loss[i+1] - loss[i]) / (log lr[i+1] - log lr[i])."""
+    argmin_i (loss[i+1] - loss[i]) / (log lr[i+1] - log lr[i]).
+
+    >>> lrs, losses = np.array([1e-3, 1e-2, 1e-1, 1.0]), np.array([5.0, 4.0, 1.0, 3.0])
+    >>> steep(lrs, losses), steepest(lrs, losses)  # the drop 4 -> 1 starts at 1e-2
+    (0.01, 0.01)
+    >>> minimum(lrs, losses)
+    0.01
+    """
     slope = np.diff(losses) / np.diff(np.log(lrs))
     return float(lrs[int(np.argmin(slope))])
 
