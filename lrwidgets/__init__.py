@@ -20,10 +20,12 @@ __version__ = "0.1.0"
 _EXPORTS = {
     # core (numpy)
     "Schedule": "core",
+    "UnreliableCurveWarning": "core",
     "constant": "core",
     "cyclic": "core",
     "ewma": "core",
     "ewma_seeded": "core",
+    "fastai_skips": "core",
     "lr_sweep": "core",
     "one_cycle": "core",
     "suggest_lr": "core",

@@ -1,6 +1,6 @@
 """The command line: run a range test on a course problem, or print a schedule's PyTorch code.
 
-    lrwidgets range-test --problem spirals --mode exp --num-iter 100 --plot curve.png
+    lrwidgets range-test --problem digits-mlp --mode exp --num-iter 100 --plot curve.png
     lrwidgets range-test --problem mnist-mlp --path data/ --num-iter 200
     lrwidgets schedule one-cycle --total-steps 1000 --max-lr 0.1 --pct-start 0.25
     lrwidgets schedule cyclic-exp_range --total-steps 1000 --max-lr 0.1 --gamma 0.998
@@ -65,8 +65,15 @@ def run_range_test(args: argparse.Namespace) -> None:
         progress=False,
     )
     print(f"{args.problem}: {len(result.lrs)} steps, stop reason: {result.stop_reason or 'none'}")
-    for method, lr in result.suggestions().items():
-        print(f"  {method:>8}: {lr:.3g}")
+    caveats = result.caveats()
+    for method, lr in result.suggestions(warn=False).items():
+        print(
+            f"  {method:>8}: {lr:.3g}"
+            + (f" (not firm: {caveats[method]})" if method in caveats else "")
+        )
+    why = result.unreliable()
+    if why:
+        print(f"  unreliable: {why}")
     if args.plot:
         import matplotlib
 

@@ -15,7 +15,7 @@ Okabe-Ito palette, which stays distinguishable with the common colour-vision def
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -53,11 +53,20 @@ SMOOTHED_NAME = {
     "seeded": "EWMA seeded with the first loss",
 }
 SUGGESTION_STYLE = {
+    "valley": dict(color=OKABE_ITO["black"], marker="o"),
+    "slide": dict(color=OKABE_ITO["sky_blue"], marker="D"),
     "minimum": dict(color=OKABE_ITO["vermillion"], marker="v"),
     "steep": dict(color=OKABE_ITO["bluish_green"], marker="^"),
-    "valley": dict(color=OKABE_ITO["black"], marker="o"),
+    "steepest": dict(color=OKABE_ITO["reddish_purple"], marker="s"),
 }
-SUGGESTION_NAME = {"minimum": "minimum / 10", "steep": "steepest", "valley": "valley"}
+SUGGESTION_NAME = {
+    "valley": "valley",
+    "slide": "slide",
+    "minimum": "minimum / 10",
+    "steep": "steep",
+    "steepest": "steepest (torch-lr-finder)",
+}
+WARNING_COLOR = OKABE_ITO["vermillion"]
 RUN_COLORS = (
     OKABE_ITO["blue"],
     OKABE_ITO["vermillion"],
@@ -93,10 +102,12 @@ def show(artist: Line2D, visible: bool, label: str = "") -> None:
 def loss_limits(curves: Sequence[np.ndarray], diverge_th: float) -> tuple[float, float] | None:
     """y-limits that keep the interesting part of range-test curves in view.
 
-    From the lowest finite value up to the highest, but no higher than the larger of where the
-    curves start and where a test stops (``divergence_limit`` of the lowest value): the
-    blown-up tail after divergence would otherwise flatten everything else. None when there is
-    nothing finite to show.
+    From the lowest finite value up to the highest, but no higher than half the fall above where
+    the curves start (start + (start - lowest) / 2), or for curves that never fall below their
+    start, ``divergence_limit`` of the lowest value: the blown-up tail after divergence would
+    otherwise flatten everything else. None when there is nothing finite to show.
+    Pass the smoothed curves when they are drawn: a single batch's dip of the raw loss would
+    otherwise set the lower limit and squeeze the curves the suggestions sit on.
     """
     finite = [c[np.isfinite(c)] for c in curves]
     finite = [c for c in finite if c.size]
@@ -105,9 +116,29 @@ def loss_limits(curves: Sequence[np.ndarray], diverge_th: float) -> tuple[float,
     low = min(float(c.min()) for c in finite)
     high = max(float(c.max()) for c in finite)
     start = max(float(c[0]) for c in finite)
-    high = min(high, max(start, divergence_limit(low, diverge_th)))
+    fall = start - low
+    high = min(
+        high, start + fall / 2 if fall > 0 else max(start, divergence_limit(low, diverge_th))
+    )
     span = high - low if high > low else abs(high) or 1.0
     return low - 0.05 * span, high + 0.15 * span
+
+
+def legend_below(ax: Axes, ncols: int = 2) -> None:
+    """The legend under the Axes (below the x label), where it never covers a curve; a
+    constrained-layout figure makes room for it."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+        return
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.16),
+        ncols=ncols,
+        fontsize="small",
+        frameon=False,
+    )
 
 
 # -- the range test -------------------------------------------------------------------------------
@@ -124,13 +155,15 @@ class RangeTestArtists:
     lr_ax: Axes | None = None
     planned: Line2D | None = None  # the whole sweep
     taken: Line2D | None = None  # the steps taken
+    pinned: list[Line2D] = field(default_factory=list)  # earlier curves kept for comparison
 
 
 def draw_range_test(ax: Axes, lr_ax: Axes | None = None) -> RangeTestArtists:
     """Empty, labelled range-test artists on ``ax`` (and the lr-per-step panel on ``lr_ax``).
 
     Every line has a ``gid`` ("raw", "smoothed-debiased", "suggestion-valley", "stop",
-    "planned", "taken") so that a test or a notebook can find it in the figure.
+    "planned", "taken"; "pinned-0", ... for pinned curves) so that a test or a notebook can
+    find it in the figure.
     """
     (raw,) = ax.plot([], [], color=OKABE_ITO["sky_blue"], lw=1.0, alpha=0.8, gid="raw")
     smoothed = {
@@ -138,7 +171,7 @@ def draw_range_test(ax: Axes, lr_ax: Axes | None = None) -> RangeTestArtists:
         for c in SMOOTHING_CONVENTIONS
     }
     suggestions = {
-        m: ax.plot([], [], ls="none", ms=9, zorder=5, gid=f"suggestion-{m}", **SUGGESTION_STYLE[m])[
+        m: ax.plot([], [], ls="none", ms=8, zorder=5, gid=f"suggestion-{m}", **SUGGESTION_STYLE[m])[
             0
         ]
         for m in SUGGESTION_METHODS
@@ -180,13 +213,21 @@ def update_range_test(
     show_smoothed: bool = True,
     suggestions: Sequence[str] = SUGGESTION_METHODS,
     conventions: bool = False,
+    skip_start: int | None = None,
+    skip_end: int | None = None,
+    pinned: Sequence[tuple[str, RangeTestResult]] = (),
 ) -> dict[str, float]:
     """Draw ``result`` into ``artists`` in place; return the suggestions drawn {method: lr}.
 
     The smoothed curve is ``result.smoothed(beta, debias=debias)``; with ``conventions`` all
     three conventions are drawn together. The suggestion markers come from
-    ``result.suggestions(beta)`` (on the debiased curve) and sit on that curve.
-    The x axis is logarithmic for an exponential sweep.
+    ``result.suggestions(beta, skip_start=..., skip_end=...)`` (on the debiased curve; None:
+    fastai's trimming) and sit on that curve; a suggestion with a caveat
+    (``result.caveats``) is drawn hollow, "(not firm)" in the legend and why in the title; when
+    the curve never falls clearly (``result.unreliable``), the title says so too. ``pinned``
+    are (label, result) pairs of earlier tests, drawn smoothed the same way for comparison.
+    The x axis is logarithmic for an exponential sweep;
+    the y limits follow the smoothed curves (the raw loss when no smoothed curve is shown).
     """
     beta = result.beta if beta is None else beta
     log_x = result.mode == "exp"
@@ -203,39 +244,83 @@ def update_range_test(
             curves[convention] = result.smoothed(beta, convention=convention)
             line.set_data(result.lrs, curves[convention])
         show(line, visible, f"{SMOOTHED_NAME[convention]} (beta={beta:.3g})")
+    pinned_curves = update_pinned(artists, pinned, beta, "debiased" if debias else "biased")
 
-    found = result.suggestions(beta) if suggestions else {}
+    skips = dict(skip_start=skip_start, skip_end=skip_end)
+    found = result.suggestions(beta, warn=False, **skips) if suggestions else {}
     found = {m: lr for m, lr in found.items() if m in suggestions}
+    caveats = result.caveats(beta, **skips) if found else {}
     if found:
         curve = curves["debiased"] if "debiased" in curves else result.smoothed(beta)
         x = np.log(result.lrs) if log_x else result.lrs
     for method, marker in artists.suggestions.items():
+        label = f"{SUGGESTION_NAME[method]}: {format_lr(found.get(method, 0))}"
         if method in found:
             lr = found[method]
             y = np.interp(np.log(lr) if log_x else lr, x, curve)
             marker.set_data([lr], [y])
-        show(
-            marker, method in found, f"{SUGGESTION_NAME[method]}: {format_lr(found.get(method, 0))}"
-        )
+            firm = method not in caveats
+            marker.set_markerfacecolor(SUGGESTION_STYLE[method]["color"] if firm else "none")
+            if not firm:
+                label += " (not firm)"
+        show(marker, method in found, label)
+    doubts = ["Suggestions unreliable: the loss never falls clearly"]
+    doubts = doubts if found and result.unreliable(beta, **skips) else []
+    doubts += [f"{SUGGESTION_NAME[m]} not firm: {why}" for m, why in caveats.items() if m in found]
+    ax.set_title("\n".join(doubts), color=WARNING_COLOR, fontsize="medium")
 
     if result.stopped_early and len(result.lrs):
         lr = float(result.lrs[-1])
         artists.stop.set_data([lr, lr], [0.0, 1.0])
-        why = (result.stop_reason or "stopped").split(":")[0]
-        show(artists.stop, True, f"stopped at {format_lr(lr)} ({why})")
+        why_stop = (result.stop_reason or "stopped").split(":")[0]
+        show(artists.stop, True, f"stopped at {format_lr(lr)} ({why_stop})")
     else:
         show(artists.stop, False)
 
-    if len(result.planned_lrs) >= 2:
-        ax.set_xlim(result.planned_lrs[0], result.planned_lrs[-1])
-    visible_curves = list(curves.values()) + ([result.losses] if show_raw else [])
+    planned = [result.planned_lrs] + [r.planned_lrs for _, r in pinned]
+    planned = [p for p in planned if len(p) >= 2]
+    if planned:
+        ax.set_xlim(min(p[0] for p in planned), max(p[-1] for p in planned))
+    if curves or pinned_curves:
+        visible_curves = list(curves.values()) + pinned_curves
+    else:
+        visible_curves = [result.losses] if show_raw else []
     limits = loss_limits(visible_curves, result.diverge_th)
     if limits is not None:
         ax.set_ylim(*limits)
-    ax.legend(loc="best", fontsize="small")
+    legend_below(ax)
     if artists.lr_ax is not None:
         update_sweep_panel(artists, result)
     return found
+
+
+def update_pinned(
+    artists: RangeTestArtists,
+    pinned: Sequence[tuple[str, RangeTestResult]],
+    beta: float,
+    convention: str,
+) -> list[np.ndarray]:
+    """Replace the pinned curves: each (label, result) smoothed with ``beta`` and
+    ``convention``, thin and in its own colour. Returns the curves drawn."""
+    for line in artists.pinned:
+        line.remove()
+    artists.pinned.clear()
+    curves = []
+    colors = RUN_COLORS[1:]  # blue is the current run's
+    for i, (label, result) in enumerate(pinned):
+        curve = result.smoothed(beta, convention=convention)
+        (line,) = artists.loss_ax.plot(
+            result.lrs,
+            curve,
+            color=colors[i % len(colors)],
+            lw=1.3,
+            alpha=0.9,
+            label=f"pinned: {label}",
+            gid=f"pinned-{i}",
+        )
+        artists.pinned.append(line)
+        curves.append(curve)
+    return curves
 
 
 def update_sweep_panel(artists: RangeTestArtists, result: RangeTestResult) -> None:
@@ -261,16 +346,20 @@ def plot_range_test(
     show_smoothed: bool = True,
     suggestions: Sequence[str] = SUGGESTION_METHODS,
     conventions: bool = False,
+    skip_start: int | None = None,
+    skip_end: int | None = None,
 ) -> Axes:
     """Plot a range test: the raw loss, its EWMA, the suggestions and where it stopped.
 
     ``beta`` (default: the test's) and ``debias`` choose the smoothing, ``conventions=True``
     overlays all three conventions (debiased, biased, seeded); ``suggestions`` lists the
-    methods to mark ("minimum", "steep", "valley"). Returns the Axes; the lines carry gids
-    (see ``draw_range_test``).
+    methods to mark (``lrwidgets.core.SUGGESTION_METHODS``), on the curve trimmed by
+    ``skip_start`` / ``skip_end`` (None: fastai's ``lr_find`` trimming). An unreliable curve
+    says so in the title; a suggestion that is not firm is hollow and the title says why.
+    Returns the Axes; the lines carry gids (see ``draw_range_test``).
     """
     if ax is None:
-        (ax,) = new_axes()
+        (ax,) = new_axes(figsize=(6.0, 5.0))  # the legend goes below the Axes
     update_range_test(
         draw_range_test(ax),
         result,
@@ -280,6 +369,8 @@ def plot_range_test(
         show_smoothed=show_smoothed,
         suggestions=suggestions,
         conventions=conventions,
+        skip_start=skip_start,
+        skip_end=skip_end,
     )
     return ax
 
@@ -387,8 +478,9 @@ def draw_training(
     val_ax.set_ylabel(f"validation {metric}")
     for ax in (loss_ax, val_ax):
         ax.grid(alpha=0.3)
-        ax.legend(loc="best", fontsize="small")
-    return TrainingArtists(loss_ax, val_ax, loss, val)
+    artists = TrainingArtists(loss_ax, val_ax, loss, val)
+    training_legend(artists)
+    return artists
 
 
 def update_training(
@@ -402,6 +494,31 @@ def update_training(
         artists.val[name].set_data(np.arange(1, len(val) + 1), val)
         artists.val_ax.relim()
         artists.val_ax.autoscale_view()
+    training_legend(artists)
+
+
+def training_legend(artists: TrainingArtists) -> None:
+    """One legend for both panels (a run has the same colour in each), under the lower one so
+    it covers no curve, listing only the runs that trained at least one step."""
+    for name, line in artists.loss.items():
+        trained = len(line.get_xdata()) > 0
+        line.set_label(name if trained else f"_{name}")
+        artists.val[name].set_label("_" + name)  # the loss line stands for the run
+    if artists.loss_ax.get_legend() is not None:
+        artists.loss_ax.get_legend().remove()
+    handles, labels = artists.loss_ax.get_legend_handles_labels()
+    if artists.val_ax.get_legend() is not None:
+        artists.val_ax.get_legend().remove()
+    if handles:
+        artists.val_ax.legend(
+            handles,
+            labels,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.2),
+            ncols=2,
+            fontsize="small",
+            frameon=False,
+        )
 
 
 def plot_training(
@@ -416,8 +533,6 @@ def plot_training(
     artists = draw_training(loss_ax, val_ax, list(histories), metric)
     for name, history in histories.items():
         update_training(artists, name, history.loss, validation_values(history, metric))
-    loss_ax.legend(loc="best", fontsize="small")
-    val_ax.legend(loc="best", fontsize="small")
     return [loss_ax, val_ax]
 
 

@@ -243,7 +243,7 @@ def test_range_test_notebook(lab, browser):
         started = lambda: 0 < progress_percent(progress) < 100  # noqa: E731
         wait_until(started, 30, message="progress to move", busy=busy)
         stop.click()
-        stopped = re.compile(r"of 20000 steps; stopped by callback")
+        stopped = re.compile(r"of 20000 steps; stopped(?! by callback)")
         wait_for_text(widget, stopped, RUN_BUTTON_TIMEOUT, busy, moving)
         wait_until(run.is_enabled, REACT_TIMEOUT, message="the Run button to come back", busy=busy)
         assert stop.is_disabled()
@@ -318,5 +318,38 @@ def test_training_notebook(lab, browser):
         )
         _wait_canvas_changes(page, before, REDRAW_TIMEOUT, within=training, busy=busy)
         _assert_no_errors(nb, lab)
+    finally:
+        nb.close()
+
+
+FIT_CELLS = [
+    "from lrwidgets.widgets import RangeTestWidget, TrainingWidget\n"
+    'rt = RangeTestWidget(problem="digits-mlp", num_iter=60)\nrt.run()\nrt',
+    'tw = TrainingWidget(problem="digits-mlp", epochs=1, neighbours=True)\ntw.run()\ntw',
+]
+
+
+def test_figures_fit_at_1024_px_with_the_file_browser_open(lab, browser):
+    """On a 1024 px wide screen with JupyterLab's file browser open, every figure, its last
+    decade and its legend included, lies inside the notebook's output area."""
+    nb_file = nbformat.v4.new_notebook()
+    nb_file.cells = [nbformat.v4.new_code_cell(code) for code in FIT_CELLS]
+    name = lab.write_notebook(nb_file, "fit_1024.ipynb")
+    nb = NotebookPage(browser, lab, name, viewport=(1024, 800))
+    try:
+        nb.open()
+        page = nb.page
+        page.evaluate("() => window.jupyterapp.shell.activateById('filebrowser')")
+        nb.run_all(timeout=RUN_ALL_TIMEOUT)
+        _assert_no_errors(nb, lab)
+        assert page.locator("#jp-left-stack").bounding_box()["width"] > 200  # the browser is open
+        cells = page.locator(".jp-Notebook .jp-CodeCell")
+        for i in range(len(FIT_CELLS)):
+            output = cells.nth(i).locator(".jp-OutputArea-output").last
+            canvas = output.locator(IPYMPL_CANVAS).first
+            _wait_drawn(canvas)
+            area, figure = output.bounding_box(), canvas.bounding_box()
+            assert figure["x"] >= area["x"]
+            assert figure["x"] + figure["width"] <= area["x"] + area["width"]
     finally:
         nb.close()

@@ -15,7 +15,9 @@ def test_range_test_prints_the_suggestions_and_saves_the_curve(capsys, tmp_path)
     code = main(["range-test", "--problem", "quadratic", "--num-iter", "40", "--plot", str(image)])
     out = capsys.readouterr().out
     assert code == 0
-    assert "quadratic:" in out and "valley:" in out
+    assert "quadratic:" in out and "valley:" in out and "steepest:" in out
+    # 40 steps on the noisy bowl: the curve never falls clearly, and the output says so
+    assert "unreliable: the smoothed loss never falls clearly below its start" in out
     assert image.stat().st_size > 1000
 
 

@@ -1,9 +1,12 @@
 """lrwidgets.plots on results, schedules and histories built from arrays (no training)."""
 
+import warnings
+
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from lrwidgets import plots
@@ -177,6 +180,8 @@ def test_training_plot_draws_each_history():
     assert val_ax.get_ylabel() == "validation accuracy"
     for h in histories.values():
         h.val_accuracy = np.full(2, np.nan)  # regression: the validation loss instead
+    assert [t.get_text() for t in val_ax.get_legend().get_texts()] == ["a", "b"]
+    assert loss_ax.get_legend() is None  # one legend for both panels, under the lower one
     _, val_ax = plots.plot_training(histories, Figure().subplots(1, 2))
     assert val_ax.get_ylabel() == "validation loss"
     np.testing.assert_array_equal(by_gid(val_ax, "val-b").get_ydata(), histories["b"].val_loss)
@@ -187,3 +192,87 @@ def test_colours_come_from_the_okabe_ito_palette(ax):
     palette = {c.lower() for c in plots.OKABE_ITO.values()}
     for line in ax.lines:
         assert matplotlib.colors.to_hex(line.get_color()) in palette
+
+
+def test_y_limits_follow_the_smoothed_curve_not_a_raw_dip(ax):
+    result = curve("linear")
+    result.losses[20] = -5.0  # one batch's dip far below everything else
+    artists = plots.draw_range_test(ax)
+    plots.update_range_test(artists, result)
+    smoothed = result.smoothed()
+    low, _ = ax.get_ylim()
+    assert low == pytest.approx(plots.loss_limits([smoothed], result.diverge_th)[0])
+    assert low > -1.0  # the dip is left out of view, the smoothed curve and its markers are in
+    plots.update_range_test(artists, result, show_smoothed=False)  # only the raw loss: follow it
+    assert ax.get_ylim()[0] < -5.0
+
+
+def test_skips_reach_the_suggestions_drawn(ax):
+    result = curve()
+    artists = plots.draw_range_test(ax)
+    found = plots.update_range_test(artists, result, skip_start=0, skip_end=0)
+    assert found == result.suggestions(skip_start=0, skip_end=0, warn=False)
+    found = plots.update_range_test(artists, result)
+    assert found == result.suggestions(warn=False)  # None: fastai's trimming
+    assert by_gid(ax, "suggestion-valley").get_xdata()[0] == found["valley"]
+
+
+def test_an_unreliable_curve_and_a_minimum_that_is_not_firm_say_so(ax):
+    rng = np.random.default_rng(0)
+    planned = lr_sweep(1e-7, 10.0, 100)
+    flat = RangeTestResult(
+        lrs=planned, losses=0.7 + 0.05 * rng.standard_normal(100), planned_lrs=planned
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the picture says it in words; it does not warn
+        plots.plot_range_test(flat, ax)
+    assert "unreliable" in ax.get_title().lower()
+    falling = RangeTestResult(
+        lrs=planned, losses=3.0 - np.linspace(0, 2, 100), planned_lrs=planned
+    )  # never turns up: the minimum is at the end of the sweep
+    plots.plot_range_test(falling, ax2 := Figure().add_subplot())
+    marker = by_gid(ax2, "suggestion-minimum")
+    assert marker.get_markerfacecolor() == "none"
+    assert any(t.startswith("minimum / 10") and "(not firm)" in t for t in legend_texts(ax2))
+    assert ax2.get_title() == "minimum / 10 not firm: at the end of a sweep that never turned up"
+    assert by_gid(ax2, "suggestion-valley").get_markerfacecolor() != "none"
+
+
+def test_pinned_curves_are_drawn_smoothed_and_replaced(ax):
+    first, second = curve(), curve(stop=40)
+    artists = plots.draw_range_test(ax)
+    plots.update_range_test(artists, second, beta=0.9, pinned=[("batch_size=16", first)])
+    line = by_gid(ax, "pinned-0")
+    np.testing.assert_array_equal(line.get_xdata(), first.lrs)
+    np.testing.assert_array_equal(line.get_ydata(), first.smoothed(0.9))
+    assert "pinned: batch_size=16" in legend_texts(ax)
+    plots.update_range_test(artists, second)
+    assert not [line for line in ax.lines if line.get_gid().startswith("pinned")]
+
+
+def test_the_legend_sits_below_the_curves():
+    figure = Figure(figsize=(6.0, 5.0), layout="constrained")
+    ax = figure.add_subplot()
+    plots.plot_range_test(curve(stop=50), ax, conventions=True)
+    FigureCanvasAgg(figure).draw()  # constrained layout places everything
+    legend = ax.get_legend().get_window_extent()
+    axes = ax.get_window_extent()
+    assert legend.y1 < axes.y0  # entirely under the Axes: it covers no curve
+    assert figure.bbox.contains(legend.x0, legend.y0) and figure.bbox.contains(legend.x1, legend.y1)
+
+
+def test_the_training_legend_lists_only_runs_that_trained():
+    figure = Figure(figsize=(5.8, 6.0), layout="constrained")
+    loss_ax, val_ax = figure.subplots(2, 1)
+    artists = plots.draw_training(loss_ax, val_ax, ["one-cycle", "constant 0.1", "x 3"])
+    assert val_ax.get_legend() is None  # nothing trained yet
+    plots.update_training(artists, "one-cycle", np.linspace(2, 1, 30), np.array([0.6, 0.8]))
+    plots.update_training(artists, "constant 0.1", np.linspace(2, 1.5, 5))  # stopped early
+    assert [t.get_text() for t in val_ax.get_legend().get_texts()] == [
+        "one-cycle",
+        "constant 0.1",
+    ]
+    FigureCanvasAgg(figure).draw()
+    legend = val_ax.get_legend().get_window_extent()
+    assert legend.y1 < val_ax.get_window_extent().y0  # under the curves, not on them
+    assert legend.y0 >= 0

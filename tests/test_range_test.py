@@ -12,7 +12,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lrwidgets.core import divergence_reason, ewma, ewma_seeded, lr_sweep, suggest_lr
+from lrwidgets.core import (
+    SUGGESTION_METHODS,
+    divergence_reason,
+    ewma,
+    ewma_seeded,
+    lr_sweep,
+    suggest_lr,
+)
 from lrwidgets.training import RangeTestResult, range_test, repeat_range_test
 from lrwidgets.training.loop import default_loss
 
@@ -350,14 +357,20 @@ def test_bad_input_is_refused_before_any_training(kwargs, error, match):
 def test_suggestions_are_the_core_rules_on_the_smoothed_curve():
     result = range_test(make_mlp(), blobs(), num_iter=60, **QUIET)
     curve = ewma(result.losses, result.beta)
-    suggestions = result.suggestions()
-    assert set(suggestions) == {"minimum", "steep", "valley"}
+    suggestions = result.suggestions(warn=False)
+    assert set(suggestions) == set(SUGGESTION_METHODS)
+    assert result.num_iter == 60 and result.skips() == (6, 5)  # fastai's lr_find trimming
     for method, lr in suggestions.items():
-        assert lr == suggest_lr(result.lrs, curve, method)
-        assert result.suggestion(method) == lr
-    other = suggest_lr(result.lrs, ewma(result.losses, 0.5), "minimum")
-    assert result.suggestion("minimum", beta=0.5) == other
-    assert result.suggestion() == suggestions["valley"]
+        assert lr == suggest_lr(result.lrs, curve, method, skip_start=6, skip_end=5)
+        assert result.suggestion(method, warn=False) == lr
+        whole = result.suggestion(method, skip_start=0, skip_end=0, warn=False)
+        assert whole == suggest_lr(result.lrs, curve, method)
+    other = suggest_lr(result.lrs, ewma(result.losses, 0.5), "minimum", skip_start=6, skip_end=5)
+    assert result.suggestion("minimum", beta=0.5, warn=False) == other
+    assert result.suggestion(warn=False) == suggestions["valley"]
+    assert result.suggestions(skip_start=20, skip_end=1, warn=False) == {
+        m: suggest_lr(result.lrs, curve, m, skip_start=20, skip_end=1) for m in suggestions
+    }
 
 
 def test_suggestions_leave_out_methods_that_cannot_answer():

@@ -2,6 +2,7 @@
 
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -103,8 +104,8 @@ def test_beta_resmooths_the_stored_losses_without_training(backend):
     assert model.calls == calls
     line = by_gid(w.figure, "smoothed-debiased")
     np.testing.assert_array_equal(line.get_ydata(), w.result.smoothed(0.9))
-    assert w.suggestions == w.result.suggestions(0.9)
-    assert w.suggested_lr == w.result.suggestions(0.9)["valley"]
+    assert w.suggestions == w.result.suggestions(0.9, warn=False)
+    assert w.suggested_lr == w.result.suggestions(0.9, warn=False)["valley"]
     if backend == "inline":
         assert bytes(w.view.widget.value) not in (image, b"")  # a new PNG
     w.close()
@@ -132,7 +133,7 @@ def test_smoothing_checkboxes(ran):
 
 def test_suggestion_markers_and_the_suggested_lr(ran):
     w, _ = ran
-    found = w.result.suggestions(w.beta.value)
+    found = w.result.suggestions(w.beta.value, warn=False)
     assert found, "the curve is long enough for every method"
     for method, lr in found.items():
         assert by_gid(w.figure, f"suggestion-{method}").get_xdata()[0] == lr
@@ -203,7 +204,7 @@ def test_the_run_button_runs_in_the_background_and_stop_stops_it():
     w.runner.join(20)
     assert not thread.is_alive() and not w.runner.running
     assert w.result is not result
-    assert w.result.stop_reason == "stopped by callback"
+    assert w.result.stop_reason == "stopped"  # a Stop press, not "stopped by callback"
     assert 3 <= w.result.steps < 400
     assert model.calls == w.result.steps  # one run, one forward per step
     w.close()
@@ -284,3 +285,99 @@ def test_close_closes_the_figure_and_every_control():
     for part in (w, canvas, canvas.toolbar, beta, run_button, beta.layout):
         assert part.comm is None
     assert not any(t.name == "lrwidgets-run" and t.is_alive() for t in threading.enumerate())
+
+
+# -- pins, trimming, unreliable curves, the summary while running -------------------------------
+def pinned_lines(w):
+    return sorted(
+        (line for ax in w.figure.axes for line in ax.lines if line.get_gid().startswith("pinned")),
+        key=lambda line: line.get_gid(),
+    )
+
+
+def legend_texts(w):
+    return [t.get_text() for t in w.artists.loss_ax.get_legend().get_texts()]
+
+
+def test_pinned_curves_stay_to_compare_batch_sizes_and_optimizers():
+    w, _ = widget(batch_size=16)
+    with pytest.raises(ValueError, match="nothing to pin yet"):
+        w.pin()
+    first = w.run()
+    w.pin()
+    w.batch_size.value = 64
+    second = w.run()
+    (line,) = pinned_lines(w)
+    np.testing.assert_array_equal(line.get_xdata(), first.lrs)
+    np.testing.assert_array_equal(line.get_ydata(), first.smoothed(w.beta.value))
+    assert line.get_label() == "pinned: batch_size=16"  # names what differs from this run
+    np.testing.assert_array_equal(by_gid(w.figure, "raw").get_ydata(), second.losses)
+
+    w.pin()
+    w.optimizer_name.value = "adam"
+    w.run()
+    assert [line.get_label() for line in pinned_lines(w)] == [
+        "pinned: optimizer_name=sgd_momentum, batch_size=16",
+        "pinned: optimizer_name=sgd_momentum, batch_size=64",
+    ]
+    w.beta.value = 0.9  # pinned curves re-smooth with the controls, without training
+    np.testing.assert_array_equal(pinned_lines(w)[1].get_ydata(), second.smoothed(0.9))
+    w.pin_label.value = "Adam"
+    w.pin_button.click()
+    assert w.pinned[-1] == ("Adam", w.result) and w.pin_label.value == ""
+    assert "pinned: Adam" in legend_texts(w)
+    w.clear_pins_button.click()
+    assert w.pinned == [] and pinned_lines(w) == []
+    w.close()
+
+
+def test_skip_controls_trim_the_suggestions_and_follow_num_iter():
+    w, _ = widget(num_iter=60)
+    assert (w.skip_start.value, w.skip_end.value) == (6, 5)  # fastai's lr_find
+    w.run()
+    assert w.suggestions == w.result.suggestions(w.beta.value, warn=False)
+    w.skip_start.value, w.skip_end.value = 0, 0
+    assert w.suggestions == w.result.suggestions(w.beta.value, skip_start=0, skip_end=0, warn=False)
+    w.skip_start.value = 200  # nothing left to look at: the summary says why
+    assert w.suggestions == {} and "got 0 after trimming (skip_start=200" in w.summary.value
+    w.skip_start.value = -1  # refused in words; the picture stays
+    assert "skip_start must be an integer &gt;= 0" in w.message.value
+    w.skip_start.value = 0
+    assert w.message.value == "" and w.suggestions
+    w.num_iter.value = 200
+    assert w.skip_start.value == 20
+    w.close()
+    other, _ = widget(skip_start=3, num_iter=80)  # the keyword order does not matter
+    assert other.skip_start.value == 3
+    other.close()
+
+
+def test_a_flat_curve_says_its_suggestions_are_unreliable():
+    w, _ = widget(start_lr=1e-7, end_lr=1e-6)  # far too small to move the loss
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # words in the widget, no warning printed
+        w.run()
+    assert "Unreliable:" in w.summary.value and "never falls clearly" in w.summary.value
+    assert "unreliable" in w.artists.loss_ax.get_title()
+    w.end_lr.value, w.batch_size.value = 1.0, 64  # full batch: a clear fall, no batch noise
+    w.run()
+    assert "Unreliable" not in w.summary.value
+    w.close()
+
+
+def test_the_summary_forgets_the_last_suggestion_while_a_new_run_goes():
+    w, _ = widget(delay=0.01, num_iter=400)
+    w.num_iter.value = 30
+    w.run()
+    assert w.suggested_lr is not None and "suggests" in w.summary.value
+    w.num_iter.value = 400
+    w.runner.start()
+    deadline = time.monotonic() + 20
+    while not (w.progress.max == 400 and w.progress.value >= 3) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert w.summary.value == "running..." and w.suggested_lr is None and w.suggestions == {}
+    w.stop_button.click()
+    w.runner.join(20)
+    assert "; stopped" in w.summary.value and "by callback" not in w.summary.value
+    assert "by callback" not in " ".join(legend_texts(w))
+    w.close()

@@ -104,7 +104,11 @@ def test_stop_ends_the_runs():
     w.runner.join(60)
     assert not w.runner.running and w.runner.error is None
     assert sum(len(h.loss) for h in w.histories.values()) < total
-    assert all(h.stop_reason == "stopped by callback" for h in w.histories.values())
+    assert all(h.stop_reason == "stopped" for h in w.histories.values())
+    legends = [ax.get_legend() for ax in w.figure.axes if ax.get_legend() is not None]
+    listed = [t.get_text() for legend in legends for t in legend.get_texts()]
+    assert listed == list(w.histories)  # runs that never trained are not listed
+    assert len(w.histories) < len(w.runs())
     w.close()
 
 

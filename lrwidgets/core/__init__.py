@@ -1,22 +1,36 @@
 """The numeric core: numpy in, numpy out. No torch, no widgets.
 
 Reading order: sweep.py (the lrs) -> smoothing.py (the EWMA) -> divergence.py (when to stop) ->
-suggest.py (which lr to pick) -> schedules.py (how to train with it). checks.py holds the
-argument checks they share.
+suggest.py (which lr to pick) -> reliability.py (when not to trust it) -> schedules.py (how to
+train with it). checks.py holds the argument checks they share.
 """
 
 from .divergence import check_diverge_th, divergence_limit, divergence_reason
+from .reliability import UnreliableCurveWarning, minimum_caveat, unreliable_reason
 from .schedules import Schedule, constant, cyclic, one_cycle
 from .smoothing import EWMA, SMOOTHING_CONVENTIONS, ewma, ewma_seeded, smooth
-from .suggest import SUGGESTION_METHODS, suggest_lr, trim_curve
+from .suggest import (
+    SUGGESTION_METHODS,
+    SUGGESTION_RULES,
+    fastai_skips,
+    minimum,
+    slide,
+    steep,
+    steepest,
+    suggest_lr,
+    trim_curve,
+    valley,
+)
 from .sweep import SWEEP_MODES, lr_sweep
 
 __all__ = [
     "EWMA",
     "SMOOTHING_CONVENTIONS",
     "SUGGESTION_METHODS",
+    "SUGGESTION_RULES",
     "SWEEP_MODES",
     "Schedule",
+    "UnreliableCurveWarning",
     "check_diverge_th",
     "constant",
     "cyclic",
@@ -24,9 +38,17 @@ __all__ = [
     "divergence_reason",
     "ewma",
     "ewma_seeded",
+    "fastai_skips",
     "lr_sweep",
+    "minimum",
+    "minimum_caveat",
     "one_cycle",
+    "slide",
     "smooth",
+    "steep",
+    "steepest",
     "suggest_lr",
     "trim_curve",
+    "unreliable_reason",
+    "valley",
 ]

@@ -109,7 +109,12 @@ def one_cycle(
     base_momentum: float = 0.85,
     max_momentum: float = 0.95,
 ) -> Schedule:
-    """Smith's one-cycle policy, as ``OneCycleLR`` (with ``cycle_momentum=True``).
+    """The one-cycle schedule, as ``OneCycleLR`` computes it (with ``cycle_momentum=True``).
+
+    Its defaults (two phases, cosine annealing) are fastai's variant. Smith's own one-cycle
+    (Smith 2018, "A disciplined approach to neural network hyper-parameters") is
+    ``three_phase=True, anneal_strategy="linear"``: linear up, linear back down, then a short
+    final decay; his ``max_lr`` is where the accuracy stops improving in a range test.
 
     The lr rises from initial = max_lr / div_factor to max_lr during the first ``pct_start`` of
     the steps, then anneals to initial / final_div_factor; the momentum moves the other way,

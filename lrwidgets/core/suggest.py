@@ -1,26 +1,45 @@
-"""Heuristics that turn a range-test curve into one suggested learning rate.
+"""Rules that turn a range-test curve into one suggested learning rate.
 
-None of them is the best learning rate for a full training run; the notebooks measure the gap.
-Each takes the learning rates and the (usually smoothed) losses of one test:
+None of them is the best learning rate for a full training run; the notebooks measure the gap
+(on digits, fastai's default ``valley`` lands 10-35x below the best constant or one-cycle rate).
 
-- ``"minimum"``: the learning rate at the lowest loss, divided by 10 (the classic rule of thumb:
-  the minimum is already at the edge of instability).
-- ``"steep"``: where the loss falls fastest against log(lr), i.e. the most negative
-  d loss / d log(lr) (central differences, one-sided at the ends).
-- ``"valley"``: fastai's longest-valley rule: find the longest stretch over which the loss keeps
-  falling (the longest decreasing subsequence), then take the point about halfway along it.
+Every rule has one signature, ``rule(lrs, losses) -> lr``, takes the part of the (usually
+smoothed) curve that ``trim_curve`` kept, and is looked up by name in ``SUGGESTION_RULES``:
+
+- ``valley``, ``steep``, ``minimum``, ``slide``: fastai's rules of the same names
+  (``fastai.callback.schedule``), which give the answer of fastai's ``Learner.lr_find`` when the
+  curve is trimmed the way ``lr_find`` trims it: the first ``num_iter // 10`` and the last 5
+  points dropped, then everything from the first NaN on (``fastai_skips``).
+- ``steepest``: torch-lr-finder's rule (``LRFinder.plot(suggest_lr=True)``), the most negative
+  central difference per step; torch-lr-finder trims 10 points at the start and 5 at the end.
+
+Where we knowingly differ from fastai: ``valley`` clamps an index of -1 to the first point, where
+fastai's Python indexing would wrap round to the *last* (largest) learning rate; a curve too short
+for a rule raises ValueError instead of IndexError; the cut is at the first non-finite loss
+(fastai: the first NaN), which is the same curve for a range test, since it stops there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from .checks import check_choice, check_int
 
-SUGGESTION_METHODS = ("minimum", "steep", "valley")
 MIN_POINTS = 3
+FASTAI_SKIP_END = 5
+SLIDE_LR_DIFF = 15  # fastai's defaults for slide
+SLIDE_THRESH = 0.005
+
+SuggestionRule = Callable[[np.ndarray, np.ndarray], float]
+
+
+def fastai_skips(num_iter: int) -> tuple[int, int]:
+    """The points ``Learner.lr_find(num_it=num_iter)`` drops before its rules:
+    ``(num_iter // 10, 5)`` from the start and the end of the recorded curve."""
+    num_iter = check_int("num_iter", num_iter, minimum=1)
+    return num_iter // 10, FASTAI_SKIP_END
 
 
 def trim_curve(
@@ -29,11 +48,11 @@ def trim_curve(
     skip_start: int = 0,
     skip_end: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Check a curve and return the part the heuristics look at.
+    """Check a curve and return the part the rules look at.
 
-    Drops ``skip_start`` points at the start, ``skip_end`` at the end, and everything from the
-    first non-finite loss on (a diverged tail). Raises ValueError on mismatched lengths,
-    non-positive learning rates or fewer than 3 usable points.
+    As fastai's ``lr_find``: keep ``[skip_start : len - skip_end]``, then drop everything from
+    the first non-finite loss of that part on (a diverged tail). Raises ValueError on mismatched
+    lengths, non-positive learning rates or fewer than 3 usable points.
     """
     lrs = np.asarray(lrs, dtype=float)
     losses = np.asarray(losses, dtype=float)
@@ -47,10 +66,11 @@ def trim_curve(
         raise ValueError("lrs must be finite and > 0")
     skip_start = check_int("skip_start", skip_start, minimum=0)
     skip_end = check_int("skip_end", skip_end, minimum=0)
+    end = max(len(losses) - skip_end, 0)
+    lrs, losses = lrs[skip_start:end], losses[skip_start:end]
     bad = np.flatnonzero(~np.isfinite(losses))
-    stop = bad[0] if len(bad) else len(losses)
-    stop = min(stop, max(len(losses) - skip_end, 0))  # a skip_end past the curve leaves 0
-    lrs, losses = lrs[skip_start:stop], losses[skip_start:stop]
+    if len(bad):
+        lrs, losses = lrs[: bad[0]], losses[: bad[0]]
     if len(losses) < MIN_POINTS:
         raise ValueError(
             f"need at least {MIN_POINTS} finite losses to suggest a learning rate, "
@@ -59,29 +79,89 @@ def trim_curve(
     return lrs, losses
 
 
-def steepest_index(lrs: np.ndarray, losses: np.ndarray) -> int:
-    """Index of the most negative slope d loss / d log(lr)."""
-    slope = np.gradient(losses, np.log(lrs))
-    return int(np.argmin(slope))
+def valley(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """fastai's ``valley``: about halfway along the longest valley.
 
+    run[i] = length of the longest strictly decreasing subsequence of ``losses`` ending at i;
+    end = the first i with the longest run, start = end - run[end];
+    index = start + int((end - start) / 3) + int((end - start) / 6), clamped to >= 0
+    (fastai's -1 would be the last point: see the module docstring).
 
-def valley_index(losses: np.ndarray) -> int:
-    """Index halfway along the longest decreasing subsequence of ``losses`` (fastai's rule).
-
-    run[i] = length of the longest strictly decreasing subsequence that ends at i.
-    The valley spans [end - run[end], end] for the end with the longest run; fastai's index
-    start + int(span/3) + int(span/6) sits about halfway along it.
+    >>> valley(np.arange(1.0, 13.0), -np.arange(1.0, 13.0))  # 12 falling points: -1 + 4 + 2
+    6.0
     """
-    losses = np.asarray(losses, dtype=float)
     run = np.ones(len(losses), dtype=int)
     for i in range(1, len(losses)):
         higher_before = losses[:i] > losses[i]  # the points j < i a run can come down from
         if higher_before.any():
             run[i] = run[:i][higher_before].max() + 1
-    end = int(np.argmax(run))  # first of the longest runs
+    end = int(np.argmax(run))  # the first of the longest runs
     start = end - run[end]
     third = (end - start) / 3
-    return max(0, start + int(third) + int(third / 2))
+    return float(lrs[max(0, start + int(third) + int(third / 2))])
+
+
+def steep(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """fastai's ``steep``: the left point of the steepest forward difference,
+    argmin_i (loss[i+1] - loss[i]) / (log lr[i+1] - log lr[i]).
+
+    >>> lrs, losses = np.array([1e-3, 1e-2, 1e-1, 1.0]), np.array([5.0, 4.0, 1.0, 3.0])
+    >>> steep(lrs, losses), steepest(lrs, losses)  # the drop 4 -> 1 starts at 1e-2
+    (0.01, 0.01)
+    >>> minimum(lrs, losses)
+    0.01
+    """
+    slope = np.diff(losses) / np.diff(np.log(lrs))
+    return float(lrs[int(np.argmin(slope))])
+
+
+def minimum(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """fastai's ``minimum``: the lr at the lowest loss, divided by 10 (the minimum is already at
+    the edge of instability)."""
+    return float(lrs[int(np.argmin(losses))] / 10.0)
+
+
+def slide(
+    lrs: np.ndarray,
+    losses: np.ndarray,
+    lr_diff: int = SLIDE_LR_DIFF,
+    thresh: float = SLIDE_THRESH,
+) -> float:
+    """fastai's ``slide``: walk a pair of points ``lr_diff`` steps apart leftwards from the end
+    until their slopes per step (``np.gradient(losses)``) differ by at most ``thresh``.
+
+    With g = np.gradient(losses), n points, and pairs (r, l = r - lr_diff) for r = n-1, n-2, ...:
+    the answer is lr[l] of the last pair with |g[r] - g[l]| > thresh (lr[n-1-lr_diff] when the
+    first pair already agrees; lr[0] when none does). ``thresh`` is in loss units, so the rule
+    depends on the scale of the loss. Needs lr_diff + 1 points (ValueError otherwise).
+    """
+    n = len(losses)
+    if n < lr_diff + 1:
+        raise ValueError(f"slide needs at least {lr_diff + 1} points, got {n} after trimming")
+    grad = np.gradient(losses)
+    left = n - 1 - lr_diff
+    answer = left
+    while left >= 0 and abs(grad[left + lr_diff] - grad[left]) > thresh:
+        answer = left
+        left -= 1
+    return float(lrs[answer])
+
+
+def steepest(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """torch-lr-finder's rule: argmin of ``np.gradient(losses)``, the slope per step (central
+    differences inside, one-sided at the ends): per log(lr) for an exponential sweep, per lr
+    for a linear one."""
+    return float(lrs[int(np.argmin(np.gradient(losses)))])
+
+
+SUGGESTION_RULES: dict[str, SuggestionRule] = {
+    "valley": valley,
+    "slide": slide,
+    "minimum": minimum,
+    "steep": steep,
+    "steepest": steepest,
+}
+SUGGESTION_METHODS = tuple(SUGGESTION_RULES)
 
 
 def suggest_lr(
@@ -92,12 +172,13 @@ def suggest_lr(
     skip_start: int = 0,
     skip_end: int = 0,
 ) -> float:
-    """Suggest a learning rate from a range-test curve with ``method`` ("minimum", "steep",
-    "valley"). See the module docstring for the rules; non-finite tails are trimmed first."""
+    """Suggest a learning rate from a range-test curve with ``method`` (a name in
+    ``SUGGESTION_RULES``; see the module docstring).
+
+    The curve is used as given apart from ``skip_start`` / ``skip_end`` points and a non-finite
+    tail (``trim_curve``). ``RangeTestResult.suggestion`` trims like fastai's ``lr_find`` by
+    default; here, pass ``*fastai_skips(num_iter)`` for the same answer.
+    """
     check_choice("method", method, SUGGESTION_METHODS)
     lrs, losses = trim_curve(lrs, losses, skip_start, skip_end)
-    if method == "minimum":
-        return float(lrs[int(np.argmin(losses))] / 10.0)
-    if method == "steep":
-        return float(lrs[steepest_index(lrs, losses)])
-    return float(lrs[valley_index(losses)])
+    return SUGGESTION_RULES[method](lrs, losses)

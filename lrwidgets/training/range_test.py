@@ -1,5 +1,10 @@
-"""The learning-rate range test (Smith 2015, "Cyclical Learning Rates for Training Neural
-Networks"; popularised by fastai as the "LR finder").
+"""The learning-rate range test, as fastai's "LR finder" runs it.
+
+Smith (2015, "Cyclical Learning Rates for Training Neural Networks") introduced the test: raise
+the lr *linearly* over several epochs and read the validation *accuracy*. The recipe here is
+fastai's (Howard and Gugger): an *exponential* sweep over 100 batches, reading the smoothed
+training *loss*, stopped when it exceeds 4x its best. ``mode="linear"`` and ``val_data`` bring
+it closer to Smith's original.
 
 Train for ``num_iter`` steps while the learning rate grows from ``start_lr`` to ``end_lr``
 (``lrwidgets.core.lr_sweep``), one new lr per step, and record the loss of every step. The

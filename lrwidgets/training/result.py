@@ -7,12 +7,21 @@ again.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..core import SUGGESTION_METHODS, smooth, suggest_lr
+from ..core import (
+    SUGGESTION_METHODS,
+    UnreliableCurveWarning,
+    fastai_skips,
+    minimum_caveat,
+    smooth,
+    suggest_lr,
+    unreliable_reason,
+)
 from ..core.checks import check_beta
 
 if TYPE_CHECKING:
@@ -25,7 +34,7 @@ class RangeTestResult:
 
     - ``lrs``, ``losses``: one entry per step taken. ``losses`` is the curve the test ran on:
       the raw training loss of each batch, or with ``val_data`` the loss on the held-out data
-      after each step (Smith's original test).
+      after each step (closer to Smith's original test, which read the validation accuracy).
     - ``train_losses``: the raw training loss of each step (equal to ``losses`` without val_data).
     - ``val_losses``: the held-out losses, or None without val_data.
     - ``smoothed_losses``: the debiased EWMA with ``beta`` that the divergence rule saw, step by
@@ -66,23 +75,105 @@ class RangeTestResult:
             convention = "debiased" if debias else "biased"
         return smooth(self.losses, beta, convention)
 
-    def suggestion(self, method: str = "valley", beta: float | None = None) -> float:
-        """The learning rate ``method`` suggests on the debiased smoothed curve.
+    @property
+    def num_iter(self) -> int:
+        """Number of steps planned (the ``num_iter`` the test was asked for)."""
+        return len(self.planned_lrs)
 
-        Raises ValueError if the curve is too short for it (see ``suggestions`` to skip those).
+    def skips(self, skip_start: int | None = None, skip_end: int | None = None) -> tuple[int, int]:
+        """The points the rules drop at the start and the end; None means fastai's ``lr_find``
+        default, ``num_iter // 10`` at the start (of the *planned* steps) and 5 at the end."""
+        default_start, default_end = fastai_skips(self.num_iter)
+        return (
+            default_start if skip_start is None else skip_start,
+            default_end if skip_end is None else skip_end,
+        )
+
+    def suggestion(
+        self,
+        method: str = "valley",
+        beta: float | None = None,
+        *,
+        skip_start: int | None = None,
+        skip_end: int | None = None,
+        warn: bool = True,
+    ) -> float:
+        """The learning rate ``method`` suggests on the debiased smoothed curve, trimmed as
+        fastai's ``lr_find`` trims it unless ``skip_start`` / ``skip_end`` say otherwise
+        (``lrwidgets.core.suggest`` has the rules). With the defaults, "valley", "steep",
+        "minimum" and "slide" give fastai's answer on this curve.
+
+        Warns ``UnreliableCurveWarning`` when the curve never falls clearly (``unreliable``).
+        Raises ValueError if the curve is too short (see ``suggestions`` to skip those).
         """
-        return suggest_lr(self.lrs, self.smoothed(beta), method)
+        skip_start, skip_end = self.skips(skip_start, skip_end)
+        curve = self.smoothed(beta)
+        lr = suggest_lr(self.lrs, curve, method, skip_start=skip_start, skip_end=skip_end)
+        if warn:
+            self._warn_if_unreliable(curve, skip_start, skip_end)
+        return lr
 
-    def suggestions(self, beta: float | None = None) -> dict[str, float]:
-        """Every method's suggestion; a method that cannot answer (too few points) is left out."""
+    def suggestions(
+        self,
+        beta: float | None = None,
+        *,
+        skip_start: int | None = None,
+        skip_end: int | None = None,
+        warn: bool = True,
+    ) -> dict[str, float]:
+        """Every method's suggestion (as ``suggestion``); a method that cannot answer (too few
+        points) is left out. Warns once when the curve is ``unreliable``."""
+        skip_start, skip_end = self.skips(skip_start, skip_end)
         curve = self.smoothed(beta)
         found = {}
         for method in SUGGESTION_METHODS:
             try:
-                found[method] = suggest_lr(self.lrs, curve, method)
+                found[method] = suggest_lr(
+                    self.lrs, curve, method, skip_start=skip_start, skip_end=skip_end
+                )
             except ValueError:
                 continue
+        if warn and found:
+            self._warn_if_unreliable(curve, skip_start, skip_end)
         return found
+
+    def unreliable(
+        self, beta: float | None = None, skip_start: int | None = None, skip_end: int | None = None
+    ) -> str | None:
+        """Why the suggestions cannot be trusted (the smoothed loss never falls clearly below
+        its start; see ``lrwidgets.core.reliability``), or None; also None when the curve is
+        too short to suggest anything."""
+        skip_start, skip_end = self.skips(skip_start, skip_end)
+        try:
+            return unreliable_reason(
+                self.lrs, self.losses, self.smoothed(beta), skip_start, skip_end
+            )
+        except ValueError:
+            return None
+
+    def caveats(
+        self, beta: float | None = None, skip_start: int | None = None, skip_end: int | None = None
+    ) -> dict[str, str]:
+        """{method: why its suggestion is not firm}: today the "minimum" below ``start_lr`` or
+        at the end of a sweep that never turned up (``lrwidgets.core.minimum_caveat``)."""
+        skip_start, skip_end = self.skips(skip_start, skip_end)
+        try:
+            why = minimum_caveat(
+                self.lrs,
+                self.losses,
+                self.smoothed(beta),
+                float(self.planned_lrs[0]),
+                skip_start,
+                skip_end,
+            )
+        except ValueError:
+            return {}
+        return {} if why is None else {"minimum": why}
+
+    def _warn_if_unreliable(self, curve: np.ndarray, skip_start: int, skip_end: int) -> None:
+        why = unreliable_reason(self.lrs, self.losses, curve, skip_start, skip_end)
+        if why is not None:
+            warnings.warn(why, UnreliableCurveWarning, stacklevel=3)
 
     def plot(self, ax: Axes | None = None, **kwargs) -> Axes:
         """Draw the curve: see ``lrwidgets.plots.plot_range_test`` for the keyword arguments."""

@@ -2,14 +2,17 @@
 
 The controls above the plot set up a test (problem, optimizer, sweep); Run trains. The controls
 below the plot only change how the stored curve is read: the smoothing (beta, bias
-correction, the three EWMA conventions) and the suggestion method. They never train again:
-they call ``result.smoothed(...)`` and ``result.suggestions(...)`` on the raw losses kept in
-``w.result`` and move the lines in place.
+correction, the three EWMA conventions), the points the rules skip and the suggestion method.
+They never train again: they call ``result.smoothed(...)`` and ``result.suggestions(...)`` on
+the raw losses kept in ``w.result`` and move the lines in place. Pin keeps the current curve on
+the plot, so that the next run (another batch size, optimizer, ...) can be compared with it.
 """
 
 from __future__ import annotations
 
 import copy
+import html
+from dataclasses import replace
 from typing import Any
 
 import ipywidgets
@@ -18,15 +21,29 @@ import traitlets
 from torch import nn
 
 from ..core import SUGGESTION_METHODS, SWEEP_MODES, lr_sweep
-from ..core.checks import check_beta, check_choice
+from ..core.checks import check_beta, check_choice, check_int
 from ..plots import draw_range_test, format_lr, update_range_test
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import RangeTestResult, range_test
+from ..training.loop import STOPPED_BY_CALLBACK
 from ..training.optimizers import OPTIMIZERS, make_optimizer
 from .base import LRWidget
 from .controls import STYLE, apply_defaults, checked_slider, log_slider, number_box, row, toggle
+from .runner import STOPPED
 
 CUSTOM = "custom"
+# The settings a pin remembers, to name what differs between pinned curves.
+RUN_SETTINGS = (
+    "problem",
+    "optimizer_name",
+    "batch_size",
+    "mode",
+    "start_lr",
+    "end_lr",
+    "num_iter",
+    "diverge_th",
+    "seed",
+)
 
 
 class RangeTestWidget(LRWidget):
@@ -39,12 +56,20 @@ class RangeTestWidget(LRWidget):
     them in the next cell while a Run-button test goes on. Other keyword arguments set the controls:
     ``start_lr``, ``end_lr``, ``num_iter``, ``mode``, ``beta``, ``diverge_th``, ``batch_size``,
     ``seed``, ``optimizer_name``, ``debias``, ``show_raw``, ``show_smoothed``,
-    ``show_conventions``, ``suggestion_method``.
+    ``show_conventions``, ``skip_start``, ``skip_end``, ``suggestion_method``.
 
     After a run: ``w.result`` (the RangeTestResult), ``w.suggestions`` (every method's lr on
-    the current smoothing) and ``w.suggested_lr`` (the chosen method's; observable, e.g. by
-    a ScheduleWidget). ``w.run()`` runs synchronously and raises on bad settings (the message
-    also shows in the widget); the Run button runs in the background and only shows it.
+    the current smoothing and trimming; ``skip_start`` follows num_iter // 10 and ``skip_end``
+    is 5, as fastai's ``lr_find``) and ``w.suggested_lr`` (the chosen method's; observable, e.g.
+    by a ScheduleWidget). The suggestion pre-selected is "valley", fastai's default; the course
+    measures it 10-35x below the best lr on digits (notebook 05). A curve that never falls
+    clearly says so above the plot and in the summary. ``w.run()`` runs synchronously and
+    raises on bad settings (the message also shows in the widget); the Run button runs in the
+    background and only shows it.
+
+    ``w.pin(label=None)`` (the Pin button) keeps the current curve on the plot; by default its
+    legend names the settings that differ between the pinned runs and the current one (batch
+    size, optimizer, ...). ``w.pinned`` lists (label, result); ``w.clear_pins()`` removes them.
     """
 
     result = traitlets.Instance(RangeTestResult, allow_none=True)
@@ -77,6 +102,8 @@ class RangeTestWidget(LRWidget):
         "show_raw",
         "show_smoothed",
         "show_conventions",
+        "skip_start",
+        "skip_end",
         "suggestion_method",
     )
 
@@ -98,7 +125,9 @@ class RangeTestWidget(LRWidget):
             raise ValueError("loss_fn= and optimizer= go with model= and data=")
         self.model, self.data, self.loss_fn, self.optimizer = model, data, loss_fn, optimizer
         self._problems: dict[str, Problem] = {}
-        self._setup((6.5, 5.2), backend)
+        self._pins: list[tuple[str | None, RangeTestResult, dict[str, Any]]] = []
+        self._run_settings: dict[str, Any] = {}
+        self._setup((5.8, 6.4), backend)
         self._setup_runner(self._range_test, prepare=self._prepare)
         self._job: dict[str, Any] = {}
 
@@ -123,10 +152,19 @@ class RangeTestWidget(LRWidget):
         self.show_raw = ipywidgets.Checkbox(True, description="raw loss")
         self.show_smoothed = ipywidgets.Checkbox(True, description="smoothed loss")
         self.show_conventions = ipywidgets.Checkbox(False, description="all 3 EWMA conventions")
+        self.skip_start = number_box(ipywidgets.IntText, "skip_start", 10)
+        self.skip_end = number_box(ipywidgets.IntText, "skip_end", 5)
         self.suggestion_method = ipywidgets.Dropdown(
             options=SUGGESTION_METHODS, value="valley", description="suggestion", style=STYLE
         )
         self.summary = ipywidgets.HTML()
+        self.pin_label = ipywidgets.Text(
+            placeholder="label (default: what differs)", layout={"width": "220px"}
+        )
+        self.pin_button = ipywidgets.Button(description="Pin this curve", icon="thumb-tack")
+        self.clear_pins_button = ipywidgets.Button(description="Clear pins", icon="times")
+        self.pin_button.on_click(lambda _: self._pin_from_button())
+        self.clear_pins_button.on_click(lambda _: self.clear_pins())
 
         loss_ax, lr_ax = self.figure.subplots(2, 1, height_ratios=[2.2, 1])
         self.artists = draw_range_test(loss_ax, lr_ax)
@@ -135,7 +173,10 @@ class RangeTestWidget(LRWidget):
             CUSTOM if model is not None else check_choice("problem", problem, PROBLEMS)
         )
         self._problem_changed()
-        apply_defaults(self, defaults, self.CONTROLS)
+        self.num_iter.observe(self._num_iter_changed, "value")
+        self._num_iter_changed()
+        # skip_start follows num_iter: set it after num_iter, whatever the keyword order.
+        apply_defaults(self, sorted_skips_last(defaults), self.CONTROLS)
 
         self.problem.observe(self._problem_changed, "value")
         smoothing = (
@@ -144,6 +185,8 @@ class RangeTestWidget(LRWidget):
             self.show_raw,
             self.show_smoothed,
             self.show_conventions,
+            self.skip_start,
+            self.skip_end,
         )
         for control in smoothing:
             control.observe(self._restyle, "value")
@@ -158,7 +201,9 @@ class RangeTestWidget(LRWidget):
             self.view.widget,
             row(self.beta, self.debias),
             row(self.show_raw, self.show_smoothed, self.show_conventions),
-            row(self.suggestion_method, self.summary),
+            row(self.skip_start, self.skip_end, self.suggestion_method),
+            self.summary,
+            row(self.pin_button, self.pin_label, self.clear_pins_button),
         ]
         self.view.draw()
 
@@ -177,6 +222,8 @@ class RangeTestWidget(LRWidget):
         job = {name: getattr(self, name).value for name in self.TEST_SETTINGS}
         # The sweep checks start_lr, end_lr, num_iter and mode now and is the live lr panel.
         job["planned"] = lr_sweep(job["start_lr"], job["end_lr"], job["num_iter"], job["mode"])
+        self._check_skips()
+        job["settings"] = {name: getattr(self, name).value for name in RUN_SETTINGS}
         job["parts"] = self._parts()
         self._job = job
 
@@ -190,7 +237,10 @@ class RangeTestWidget(LRWidget):
             job["planned"],
         )
         model, data, loss_fn, optimizer = job["parts"]
+        settings = job["settings"]
         self.runner.set_progress(0, len(planned))
+        self.suggestions, self.suggested_lr = {}, None  # the last run's no longer apply
+        self.summary.value = "running..."
         lrs, losses = [], []
 
         def callback(step: int, lr: float, loss: float) -> bool:
@@ -225,6 +275,9 @@ class RangeTestWidget(LRWidget):
             progress=False,
             callback=callback,
         )
+        if result.stop_reason == STOPPED_BY_CALLBACK:  # our callback only stops on Stop
+            result = replace(result, stop_reason=STOPPED)
+        self._run_settings = settings
         self.result = result
         self._draw(result)
 
@@ -267,6 +320,9 @@ class RangeTestWidget(LRWidget):
                 show_smoothed=self.show_smoothed.value,
                 suggestions=() if live else SUGGESTION_METHODS,
                 conventions=self.show_conventions.value,
+                skip_start=self.skip_start.value,
+                skip_end=self.skip_end.value,
+                pinned=self.pinned,
             )
             self.view.draw()
         if not live:
@@ -274,9 +330,20 @@ class RangeTestWidget(LRWidget):
             self._pick_suggestion()
 
     def _restyle(self, change: dict | None = None) -> None:
-        """A smoothing control moved: re-smooth the stored losses; no training."""
+        """A smoothing control moved: re-smooth the stored losses; no training. Skips that are
+        not integers >= 0 are explained in the message box and leave the picture as it was."""
+        try:
+            self._check_skips()
+        except (ValueError, TypeError) as error:
+            self.message.show_error(error)
+            return
+        self.message.clear()
         if self.result is not None and not self.runner.running:
             self._draw(self.result)
+
+    def _check_skips(self) -> None:
+        check_int("skip_start", self.skip_start.value, minimum=0)
+        check_int("skip_end", self.skip_end.value, minimum=0)
 
     def _pick_suggestion(self, change: dict | None = None) -> None:
         method = self.suggestion_method.value
@@ -290,10 +357,77 @@ class RangeTestWidget(LRWidget):
         method = self.suggestion_method.value
         lr = self.suggested_lr
         text = f"{method} suggests <b>{format_lr(lr) if lr is not None else 'nothing'}</b>"
+        if lr is None and result.steps:
+            text += f" ({self._why_nothing(method)})"
         text += f" (beta={self.beta.value:.3g}); {result.steps} of {len(result.planned_lrs)} steps"
         if result.stop_reason:
             text += f"; {result.stop_reason}"
+        skips = dict(skip_start=self.skip_start.value, skip_end=self.skip_end.value)
+        caveat = result.caveats(self.beta.value, **skips).get(method) if lr is not None else None
+        if caveat:
+            text += f"<br>not firm: {method} is {caveat}"
+        why = result.unreliable(self.beta.value, **skips) if lr is not None else None
+        if why:
+            text += f'<br><span style="color: #D55E00"><b>Unreliable:</b> {why}</span>'
         return text
+
+    def _why_nothing(self, method: str) -> str:
+        """The reason ``method`` has no answer on the current curve and trimming."""
+        try:
+            self.result.suggestion(
+                method,
+                self.beta.value,
+                skip_start=self.skip_start.value,
+                skip_end=self.skip_end.value,
+                warn=False,
+            )
+        except (ValueError, TypeError) as error:
+            return html.escape(str(error))
+        return "no answer"
+
+    # -- pinned curves ----------------------------------------------------------------------------
+    @property
+    def pinned(self) -> list[tuple[str, RangeTestResult]]:
+        """The pinned curves as (label, result); an automatic label names the settings that
+        differ between the pinned runs and the current one ("batch_size=16")."""
+        runs = [settings for _, _, settings in self._pins] + [self._run_settings]
+        differ = [k for k in RUN_SETTINGS if len({repr(r.get(k)) for r in runs}) > 1]
+        labels = []
+        for i, (label, _, settings) in enumerate(self._pins):
+            if label is None:
+                label = ", ".join(f"{k}={describe(settings[k])}" for k in differ) or f"run {i + 1}"
+            labels.append(label)
+        return [(label, result) for label, (_, result, _) in zip(labels, self._pins, strict=True)]
+
+    def pin(self, label: str | None = None) -> None:
+        """Keep the current curve on the plot (``label``: its legend entry; None names what
+        differs). Raises ValueError when there is no finished run to pin."""
+        if self.result is None or self.runner.running:
+            raise ValueError("nothing to pin yet: run a range test first and let it finish")
+        if label is not None and not isinstance(label, str):
+            raise TypeError(f"label must be a string or None, got {label!r}")
+        self._pins.append((label or None, self.result, dict(self._run_settings)))
+        self._draw(self.result)
+
+    def clear_pins(self) -> None:
+        """Remove every pinned curve."""
+        self._pins.clear()
+        if self.result is not None and not self.runner.running:
+            self._draw(self.result)
+
+    def _pin_from_button(self) -> None:
+        try:
+            self.pin(self.pin_label.value.strip() or None)
+        except (ValueError, TypeError) as error:
+            self.message.show_error(error)
+        else:
+            self.message.clear()
+            self.pin_label.value = ""
+
+    def _num_iter_changed(self, change: dict | None = None) -> None:
+        """fastai's lr_find skips num_iter // 10 points at the start."""
+        if isinstance(self.num_iter.value, int) and self.num_iter.value >= 0:
+            self.skip_start.value = self.num_iter.value // 10
 
     def _problem_changed(self, change: dict | None = None) -> None:
         """A built-in problem brings its own batch size; the optimizer choice applies unless a
@@ -302,3 +436,13 @@ class RangeTestWidget(LRWidget):
         self.optimizer_name.disabled = name == CUSTOM and self.optimizer is not None
         if name != CUSTOM:
             self.batch_size.value = self._get_problem(name).batch_size
+
+
+def describe(value: Any) -> str:
+    """A setting as a pin's label writes it: learning rates short, the rest as they are."""
+    return format_lr(value) if isinstance(value, float) else str(value)
+
+
+def sorted_skips_last(defaults: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments with skip_start / skip_end last."""
+    return dict(sorted(defaults.items(), key=lambda item: item[0].startswith("skip_")))

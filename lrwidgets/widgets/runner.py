@@ -26,6 +26,8 @@ import ipywidgets
 
 from .messages import MessageBox
 
+STOPPED = "stopped"  # how a run ended by the Stop button reads (not "stopped by callback")
+
 EXIT_TIMEOUT = 30.0  # seconds a background run gets to finish its step when Python exits
 _background_runners: weakref.WeakSet[Runner] = weakref.WeakSet()
 

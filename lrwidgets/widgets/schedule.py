@@ -57,9 +57,9 @@ class ScheduleWidget(LRWidget):
     ``range_test`` links the peak learning rate (``max_lr``, and ``lr`` for a constant
     schedule) to a range test: with a RangeTestWidget it follows that widget's
     ``suggested_lr`` (move beta or pick another method there, the schedule here follows); with
-    a RangeTestResult it is set once. ``suggestion`` pins the method ("minimum", "steep",
-    "valley") instead of following the range-test widget's choice; a result uses "valley"
-    when it is None.
+    a RangeTestResult it is set once. ``suggestion`` pins the method (one of
+    ``lrwidgets.core.SUGGESTION_METHODS``) instead of following the range-test widget's choice;
+    a result uses "valley" when it is None.
 
     Keyword arguments set the controls (``policy``, ``max_lr``, ``base_lr``, ``pct_start``,
     ...). The defaults are PyTorch's, except ``step_size_up`` (a quarter of ``total_steps``,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import ipywidgets
@@ -20,9 +21,11 @@ from ..core.checks import check_choice, check_int
 from ..plots import draw_training, format_lr, update_training, validation_values
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import History, fit, steps_per_epoch
+from ..training.loop import STOPPED_BY_CALLBACK
 from ..training.optimizers import OPTIMIZERS, make_optimizer
 from .base import LRWidget
 from .controls import STYLE, apply_defaults, log_slider, number_box, row, set_log_value
+from .runner import STOPPED
 from .schedule import ScheduleWidget
 
 
@@ -94,7 +97,7 @@ class TrainingWidget(LRWidget):
         self.schedule = schedule
         self.histories: dict[str, History] = {}
         self._problems: dict[str, Problem] = {}
-        self._setup((6.5, 5.5), backend)
+        self._setup((5.8, 6.0), backend)
         self._setup_runner(self._train)
 
         self.problem = ipywidgets.Dropdown(
@@ -183,6 +186,8 @@ class TrainingWidget(LRWidget):
                 progress=False,
                 callback=self._live(name, offset=i * per_run),
             )
+            if history.stop_reason == STOPPED_BY_CALLBACK:  # our callback only stops on Stop
+                history = replace(history, stop_reason=STOPPED)
             self.histories[name] = history
             with self.draw_lock:
                 update_training(

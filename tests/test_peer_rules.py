@@ -1,0 +1,262 @@
+"""The rules named after a peer give that peer's answer on the same recorded curve.
+
+fastai (``fastai/callback/schedule.py``) is not installed here: its four rules and the trimming
+of ``Learner.lr_find`` are written out below, step for step as fastai does them, on numpy
+arrays instead of torch tensors. torch-lr-finder is installed: its own ``LRFinder.plot``
+answers for ``steepest``.
+"""
+
+import contextlib
+import io
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lrwidgets.core import SUGGESTION_RULES, ewma, fastai_skips, lr_sweep, suggest_lr
+from lrwidgets.training import RangeTestResult
+
+
+# -- fastai's rules, as written in fastai.callback.schedule -----------------------------------
+def fastai_valley_index(losses):
+    """The longest-valley rule; returns fastai's index, which may be -1 (Python: the last)."""
+    n = len(losses)
+    max_start, max_end = 0, 0
+    lds = [1] * n
+    for i in range(1, n):
+        for j in range(0, i):
+            if (losses[i] < losses[j]) and (lds[i] < lds[j] + 1):
+                lds[i] = lds[j] + 1
+            if lds[max_end] < lds[i]:
+                max_end = i
+                max_start = max_end - lds[max_end]
+    sections = (max_end - max_start) / 3
+    return max_start + int(sections) + int(sections / 2)
+
+
+def fastai_valley(lrs, losses):
+    return float(lrs[fastai_valley_index(losses)])
+
+
+def fastai_slide(lrs, losses, lr_diff=15, thresh=0.005, adjust_value=1.0):
+    loss_grad = np.gradient(losses)
+    r_idx = -1
+    l_idx = r_idx - lr_diff
+    local_min_lr = lrs[l_idx]
+    while (l_idx >= -len(losses)) and (abs(loss_grad[r_idx] - loss_grad[l_idx]) > thresh):
+        local_min_lr = lrs[l_idx]
+        r_idx -= 1
+        l_idx -= 1
+    return float(local_min_lr) * adjust_value
+
+
+def fastai_minimum(lrs, losses):
+    return float(lrs[losses.argmin()]) / 10
+
+
+def fastai_steep(lrs, losses):
+    grads = (losses[1:] - losses[:-1]) / (np.log(lrs[1:]) - np.log(lrs[:-1]))
+    return float(lrs[grads.argmin()])
+
+
+FASTAI_RULES = {
+    "valley": fastai_valley,
+    "slide": fastai_slide,
+    "minimum": fastai_minimum,
+    "steep": fastai_steep,
+}
+
+
+def fastai_lr_find_suggestion(recorded_lrs, recorded_losses, num_it, rule):
+    """What ``Learner.lr_find(num_it=num_it, suggest_funcs=(rule,))`` returns for a recorder
+    holding these lrs and (smoothed) losses: trim [num_it//10 : -5], cut at the first NaN."""
+    lrs = np.asarray(recorded_lrs)[num_it // 10 : -5]
+    losses = np.asarray(recorded_losses)[num_it // 10 : -5]
+    nan_idxs = np.flatnonzero(np.isnan(losses))
+    if len(nan_idxs) > 0:
+        drop_idx = nan_idxs.min()
+        lrs, losses = lrs[:drop_idx], losses[:drop_idx]
+    return FASTAI_RULES[rule](lrs, losses)
+
+
+def ours_or_fastai_wrap(result, rule, expected, recorded_losses):
+    """Our answer, and what it must be: fastai's, except where fastai's valley index is -1."""
+    ours = result.suggestion(rule, warn=False)
+    if rule == "valley":
+        lrs = result.lrs[result.num_iter // 10 : -5]
+        losses = recorded_losses[result.num_iter // 10 : -5]
+        nan = np.flatnonzero(np.isnan(losses))
+        if len(nan):
+            lrs, losses = lrs[: nan[0]], losses[: nan[0]]
+        if fastai_valley_index(losses) == -1:  # we clamp to the first point instead
+            return ours, float(lrs[0])
+    return ours, expected
+
+
+def result_from(lrs, raw, num_iter):
+    return RangeTestResult(lrs=lrs, losses=raw, planned_lrs=lr_sweep(lrs[0], 10.0, num_iter))
+
+
+# -- recorded curves ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def recorded():
+    """Range tests on the course problems (digits-mlp, spirals, the bowl), three seeds each."""
+    from lrwidgets import get_problem, range_test
+
+    results = []
+    for name, num_iter in [("digits-mlp", 100), ("spirals", 100), ("quadratic", 150)]:
+        problem = get_problem(name)
+        for seed in range(3):
+            results.append(
+                range_test(
+                    problem.make_model(seed),
+                    problem.train_data,
+                    problem.loss_fn,
+                    num_iter=num_iter,
+                    batch_size=problem.batch_size,
+                    seed=seed,
+                    progress=False,
+                    device="cpu",
+                )
+            )
+    return results
+
+
+@pytest.mark.parametrize("rule", list(FASTAI_RULES))
+def test_fastai_rules_give_lr_finds_answer_on_recorded_curves(recorded, rule):
+    for result in recorded:
+        # fastai's Recorder keeps the debiased EWMA (beta 0.98) that its divergence rule saw.
+        curve = result.smoothed_losses
+        expected = fastai_lr_find_suggestion(result.lrs, curve, result.num_iter, rule)
+        ours, expected = ours_or_fastai_wrap(result, rule, expected, curve)
+        assert ours == expected
+
+
+def test_default_trimming_is_lr_finds_and_changes_the_answer(recorded):
+    assert fastai_skips(100) == (10, 5)
+    assert fastai_skips(250) == (25, 5)
+    changed = 0
+    for result in recorded:
+        assert result.skips() == (result.num_iter // 10, 5)
+        whole = result.suggestion("valley", skip_start=0, skip_end=0, warn=False)
+        assert whole == suggest_lr(result.lrs, result.smoothed(), "valley")
+        changed += whole != result.suggestion("valley", warn=False)
+    assert changed >= 1  # the issue found 1.4-2x apart on most curves
+
+
+# -- synthetic curves ------------------------------------------------------------------------
+def synthetic_curve(rng, num_iter):
+    """A range-test-like curve: a plateau, a fall, a blow-up, batch noise, sometimes a NaN
+    tail; it stops early at a random step, as a range test does."""
+    u = np.linspace(0.0, 1.0, num_iter)
+    fall, rise = np.sort(rng.uniform(0.1, 1.0, 2))
+    clean = 2.0 - rng.uniform(0.2, 1.5) * np.tanh(rng.uniform(3, 30) * (u - fall))
+    clean += rng.uniform(0, 50) * np.maximum(0.0, u - rise) ** 2
+    raw = clean + rng.uniform(0.0, 0.3) * rng.normal(size=num_iter) + rng.uniform(-3, 3)
+    steps = int(rng.integers(30, num_iter + 1))
+    raw = raw[:steps]
+    if rng.random() < 0.3:
+        raw[int(rng.integers(20, steps)) :] = np.nan
+    return raw
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), num_iter=st.sampled_from([60, 100, 137, 200]))
+def test_fastai_rules_give_lr_finds_answer_on_synthetic_curves(seed, num_iter):
+    rng = np.random.default_rng(seed)
+    raw = synthetic_curve(rng, num_iter)
+    lrs = lr_sweep(1e-7, 10.0, num_iter)[: len(raw)]
+    result = result_from(lrs, raw, num_iter)
+    curve = ewma(raw, 0.98)
+    kept = curve[num_iter // 10 : -5]
+    nan = np.flatnonzero(np.isnan(kept))
+    usable = nan[0] if len(nan) else len(kept)
+    for rule in FASTAI_RULES:
+        needed = 16 if rule == "slide" else 3  # fewer: fastai fails with an IndexError
+        if usable < needed:
+            with pytest.raises(ValueError, match="after trimming"):
+                result.suggestion(rule, warn=False)
+            continue
+        expected = fastai_lr_find_suggestion(lrs, curve, num_iter, rule)
+        ours, expected = ours_or_fastai_wrap(result, rule, expected, curve)
+        assert ours == expected, rule
+
+
+@settings(max_examples=100, deadline=None)
+@given(losses=st.lists(st.integers(0, 20).map(float), min_size=3, max_size=40))
+def test_rules_equal_fastais_on_any_curve_given_whole(losses):
+    lrs = lr_sweep(1e-4, 1.0, len(losses))
+    x = np.array(losses)
+    for rule, fastai_rule in FASTAI_RULES.items():
+        if rule == "slide" and len(x) < 16:
+            continue
+        if rule == "valley" and fastai_valley_index(x) == -1:
+            assert suggest_lr(lrs, x, "valley") == lrs[0]  # the documented clamp
+            continue
+        assert suggest_lr(lrs, x, rule) == fastai_rule(lrs, x), rule
+
+
+def test_valley_clamps_where_fastai_wraps_to_the_last_point():
+    lrs = lr_sweep(1e-4, 1.0, 5)
+    # The longest valley is the first two points: fastai's index is -1 + int(2/3) + int(1/3).
+    rising = np.array([2.0, 1.0, 3.0, 4.0, 5.0])
+    assert fastai_valley_index(rising) == -1
+    assert fastai_valley(lrs, rising) == lrs[-1]
+    assert suggest_lr(lrs, rising, "valley") == lrs[0]
+
+
+def test_steep_is_a_forward_difference_returning_the_left_point():
+    lrs = lr_sweep(1e-3, 1.0, 7)
+    losses = np.array([5.0, 5.0, 5.0, 2.0, 0.0, 0.0, 0.0])  # steepest step: index 2 to 3
+    assert suggest_lr(lrs, losses, "steep") == lrs[2]
+    # the central difference (torch-lr-finder) is steepest at 3: (0 - 5) / 2 < (2 - 5) / 2
+    assert suggest_lr(lrs, losses, "steepest") == lrs[3]
+
+
+def test_slide_needs_its_window():
+    lrs = lr_sweep(1e-3, 1.0, 15)
+    with pytest.raises(ValueError, match="slide needs at least 16 points, got 15"):
+        suggest_lr(lrs, np.linspace(2, 1, 15), "slide")
+
+
+def test_rules_are_one_table_of_documented_functions():
+    for name, rule in SUGGESTION_RULES.items():
+        assert rule.__name__ == name
+        assert rule.__doc__ and ("fastai" in rule.__doc__ or "torch-lr-finder" in rule.__doc__)
+
+
+# -- torch-lr-finder's steepest --------------------------------------------------------------
+def torch_lr_finder_suggestion(lrs, losses, skip_start, skip_end):
+    """torch-lr-finder's own ``LRFinder.plot(suggest_lr=True)`` on a history we give it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+    import torch_lr_finder
+
+    model = torch.nn.Linear(1, 1)
+    finder = torch_lr_finder.LRFinder(
+        model, torch.optim.SGD(model.parameters(), lr=0.1), torch.nn.MSELoss(), device="cpu"
+    )
+    finder.history = {"lr": list(lrs), "loss": list(losses)}
+    fig, ax = plt.subplots()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        _, lr = finder.plot(skip_start=skip_start, skip_end=skip_end, suggest_lr=True, ax=ax)
+    plt.close(fig)
+    return lr
+
+
+@pytest.mark.parametrize("mode", ["exp", "linear"])
+def test_steepest_is_torch_lr_finders_rule(mode):
+    rng = np.random.default_rng(1)
+    for num_iter in (40, 100):
+        lrs = lr_sweep(1e-5, 1.0, num_iter, mode)
+        losses = 2 - np.tanh(np.linspace(-3, 3, num_iter)) + 0.05 * rng.normal(size=num_iter)
+        for skip_start, skip_end in [(10, 5), (0, 0), (3, 1)]:
+            expected = torch_lr_finder_suggestion(lrs, losses, skip_start, skip_end)
+            ours = suggest_lr(lrs, losses, "steepest", skip_start=skip_start, skip_end=skip_end)
+            assert ours == expected
