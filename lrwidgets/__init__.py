@@ -24,6 +24,7 @@ _EXPORTS = {
     "cyclic": "core",
     "ewma": "core",
     "ewma_seeded": "core",
+    "fastai_one_cycle": "core",
     "lr_sweep": "core",
     "one_cycle": "core",
     "suggest_lr": "core",

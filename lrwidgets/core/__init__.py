@@ -6,7 +6,7 @@ argument checks they share.
 """
 
 from .divergence import check_diverge_th, divergence_reason
-from .schedules import Schedule, constant, cyclic, one_cycle
+from .schedules import Schedule, constant, cyclic, fastai_one_cycle, one_cycle
 from .smoothing import EWMA, SMOOTHING_CONVENTIONS, ewma, ewma_seeded, smooth
 from .suggest import SUGGESTION_METHODS, suggest_lr, trim_curve
 from .sweep import SWEEP_MODES, lr_sweep
@@ -23,6 +23,7 @@ __all__ = [
     "divergence_reason",
     "ewma",
     "ewma_seeded",
+    "fastai_one_cycle",
     "lr_sweep",
     "one_cycle",
     "smooth",

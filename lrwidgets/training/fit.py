@@ -36,6 +36,7 @@ from .loop import (
     autocast,
     check_common,
     evaluate,
+    grad_scaler,
     place,
     resolve_loss,
     set_lr,
@@ -129,7 +130,7 @@ def fit(
     progress: bool = True,
     callback: Callback | None = None,
     step_fn: StepFn | None = None,
-    amp: bool = False,
+    amp: bool | str = False,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs with ``schedule``; return the History.
 
@@ -157,6 +158,7 @@ def fit(
     if optimizer is not None:
         check_momentum_target(schedule, optimizer)
     amp_context = autocast(target, amp)
+    scaler = grad_scaler(target, amp)
     batches = batches.to(target)
 
     lrs = None if schedule is None else schedule.lr.tolist()
@@ -183,7 +185,9 @@ def fit(
                     set_lr(runner, lrs[step])
                 if momenta is not None:
                     set_momentum(runner, momenta[step])
-                loss = train_step(model, runner, batch, loss_fn, step_fn, amp_context).item()
+                loss = train_step(
+                    model, runner, [batch], loss_fn, step_fn, amp_context, scaler=scaler
+                ).loss.item()
                 lr = group["lr"]
                 seen_lr.append(lr)
                 seen_momentum.append(momentum_of(group))
