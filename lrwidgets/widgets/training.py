@@ -27,8 +27,10 @@ from .schedule import ScheduleWidget
 
 
 def peak_lr(schedule: Schedule) -> float:
-    """The learning rate a schedule is built around: its ``max_lr`` (or a constant's ``lr``)."""
-    return schedule.params["max_lr"] if "max_lr" in schedule.params else schedule.params["lr"]
+    """The learning rate a schedule is built around: its ``max_lr`` (fastai's ``lr_max``, a
+    constant's ``lr``)."""
+    params = schedule.params
+    return next(params[key] for key in ("max_lr", "lr_max", "lr") if key in params)
 
 
 def format_number(x: float) -> str:
