@@ -313,6 +313,10 @@ def fastai_one_cycle(
     (``one_cycle``), which peaks at step pct_start * N - 1 and ends exactly on its minimum,
     fastai peaks at step pct_start * N (when that is a whole number; otherwise no step lands
     on lr_max) and its last rate stays above lr_max / div_final: notebook 03 shows both.
+
+    >>> schedule = fastai_one_cycle(100, lr_max=1.0)
+    >>> int(schedule.lr.argmax()), float(schedule.lr[25]), float(schedule.momentum[25])
+    (25, 1.0, 0.85)
     """
     total_steps = check_int("total_steps", total_steps, minimum=1)
     lr_max = check_positive("lr_max", lr_max)
