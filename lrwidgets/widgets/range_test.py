@@ -21,6 +21,7 @@ from ..core.checks import check_choice
 from ..plots import draw_range_test, format_lr, update_range_test
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import RangeTestResult, range_test
+from ..training.data import is_tensor_pair
 from ..training.optimizers import OPTIMIZERS, make_optimizer
 from .base import LRWidget
 from .controls import STYLE, apply_defaults, log_slider, number_box, row, toggle
@@ -32,10 +33,13 @@ class RangeTestWidget(LRWidget):
     """A range test you can run, stop, re-smooth and read suggestions from.
 
     ``problem`` is one of ``lrwidgets.problems.PROBLEMS``; pass ``model`` and ``data``
-    (and optionally ``loss_fn``, ``optimizer``) to test your own model instead ("custom"):
-    ``range_test`` leaves it exactly as it was. Other keyword arguments set the controls:
-    ``start_lr``, ``end_lr``, ``num_iter``, ``mode``, ``beta``, ``diverge_th``, ``batch_size``,
-    ``seed``, ``optimizer_name``, ``debias``, ``show_raw``, ``show_smoothed``,
+    (and optionally ``loss_fn`` or ``step_fn(model, batch) -> loss`` for batches that are not
+    ``(inputs, targets)``, and ``optimizer``) to test your own model instead ("custom"):
+    ``range_test`` leaves it exactly as it was. ``batch_size`` shows only for ``(X, y)`` data (a
+    DataLoader batches itself); the optimizer choice only without ``optimizer``. Other keyword
+    arguments set the controls: ``start_lr``, ``end_lr``, ``num_iter``, ``mode``, ``beta``,
+    ``diverge_th``, ``batch_size``, ``seed``, ``accumulation_steps``, ``clip_grad_norm`` (0:
+    no clipping), ``optimizer_name``, ``debias``, ``show_raw``, ``show_smoothed``,
     ``show_conventions``, ``suggestion_method``.
 
     After a run: ``w.result`` (the RangeTestResult), ``w.suggestions`` (every method's lr on
@@ -57,6 +61,8 @@ class RangeTestWidget(LRWidget):
         "batch_size",
         "diverge_th",
         "seed",
+        "accumulation_steps",
+        "clip_grad_norm",
         "beta",
         "debias",
         "show_raw",
@@ -73,15 +79,19 @@ class RangeTestWidget(LRWidget):
         data: Any = None,
         loss_fn: Any = None,
         optimizer: Any = None,
+        step_fn: Any = None,
         backend: str | None = None,
         **defaults: Any,
     ) -> None:
         super().__init__()
         if (model is None) != (data is None):
             raise ValueError("a custom problem needs both model= and data=")
-        if model is None and (loss_fn is not None or optimizer is not None):
-            raise ValueError("loss_fn= and optimizer= go with model= and data=")
+        if model is None and (loss_fn, optimizer, step_fn) != (None, None, None):
+            raise ValueError("loss_fn=, step_fn= and optimizer= go with model= and data=")
+        if loss_fn is not None and step_fn is not None:
+            raise ValueError("pass loss_fn or step_fn, not both: step_fn computes the loss itself")
         self.model, self.data, self.loss_fn, self.optimizer = model, data, loss_fn, optimizer
+        self.step_fn = step_fn
         self._problems: dict[str, Problem] = {}
         self._setup((6.5, 5.2), backend)
         self._setup_runner(self._range_test)
@@ -98,6 +108,8 @@ class RangeTestWidget(LRWidget):
         self.batch_size = number_box(ipywidgets.IntText, "batch_size", 64)
         self.diverge_th = number_box(ipywidgets.FloatText, "diverge_th", 4.0)
         self.seed = number_box(ipywidgets.IntText, "seed", 0)
+        self.accumulation_steps = number_box(ipywidgets.IntText, "accumulation_steps", 1)
+        self.clip_grad_norm = number_box(ipywidgets.FloatText, "clip_grad_norm", 0.0)
         self.beta = ipywidgets.FloatSlider(
             0.98, min=0.0, max=0.999, step=0.001, readout_format=".3f", description="beta"
         )
@@ -137,6 +149,7 @@ class RangeTestWidget(LRWidget):
             row(self.problem, self.optimizer_name, self.mode),
             row(self.start_lr, self.end_lr),
             row(self.num_iter, self.batch_size, self.diverge_th, self.seed),
+            row(self.accumulation_steps, self.clip_grad_norm),
             self.runner.widget,
             self.message,
             self.view.widget,
@@ -196,6 +209,9 @@ class RangeTestWidget(LRWidget):
             seed=self.seed.value,
             progress=False,
             callback=callback,
+            step_fn=self.step_fn if self.problem.value == CUSTOM else None,
+            accumulation_steps=self.accumulation_steps.value,
+            clip_grad_norm=self.clip_grad_norm.value or None,
         )
         self.result = result
         self._draw(result)
@@ -264,5 +280,7 @@ class RangeTestWidget(LRWidget):
         custom optimizer was given."""
         name = self.problem.value
         self.optimizer_name.disabled = name == CUSTOM and self.optimizer is not None
+        batched = name == CUSTOM and not is_tensor_pair(self.data)  # a loader batches itself
+        self.batch_size.layout.display = "none" if batched else None
         if name != CUSTOM:
             self.batch_size.value = self._get_problem(name).batch_size
