@@ -2,6 +2,7 @@
 
     python -m lrwidgets range-test --problem spirals --mode exp --num-iter 100 --plot curve.png
     python -m lrwidgets schedule one-cycle --total-steps 1000 --max-lr 0.1
+    python -m lrwidgets schedule fastai-one-cycle --total-steps 1000 --max-lr 0.1
 
 It uses the same layers as the widgets: ``training`` for the test, ``core`` for the schedules.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .core import SWEEP_MODES, constant, cyclic, one_cycle
+from .core import SWEEP_MODES, constant, cyclic, fastai_one_cycle, one_cycle
 from .problems import PROBLEMS, get_problem
 from .training import OPTIMIZERS, make_optimizer, range_test
 
@@ -33,6 +34,8 @@ def run_range_test(args: argparse.Namespace) -> None:
         batch_size=args.batch_size or problem.batch_size,
         seed=args.seed,
         progress=False,
+        accumulation_steps=args.accumulation_steps,
+        clip_grad_norm=args.clip_grad_norm,
     )
     print(f"{args.problem}: {len(result.lrs)} steps, stop reason: {result.stop_reason or 'none'}")
     for method, lr in result.suggestions().items():
@@ -49,6 +52,8 @@ def run_range_test(args: argparse.Namespace) -> None:
 def run_schedule(args: argparse.Namespace) -> None:
     if args.policy == "one-cycle":
         schedule = one_cycle(args.total_steps, args.max_lr)
+    elif args.policy == "fastai-one-cycle":
+        schedule = fastai_one_cycle(args.total_steps, args.max_lr)
     elif args.policy == "constant":
         schedule = constant(args.total_steps, args.max_lr)
     else:
@@ -74,11 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--diverge-th", type=float, default=4.0)
     test.add_argument("--batch-size", type=int, default=None)
     test.add_argument("--seed", type=int, default=0)
+    test.add_argument("--accumulation-steps", type=int, default=1)
+    test.add_argument("--clip-grad-norm", type=float, default=None)
     test.add_argument("--plot", help="save the curve to this image file")
     test.set_defaults(run=run_range_test)
 
     sched = commands.add_parser("schedule", help="print PyTorch code for a schedule")
-    policies = ["one-cycle", "constant"] + ["cyclic-" + m for m in ("triangular", "triangular2")]
+    policies = ["one-cycle", "fastai-one-cycle", "constant"]
+    policies += ["cyclic-" + m for m in ("triangular", "triangular2")]
     sched.add_argument("policy", choices=policies)
     sched.add_argument("--total-steps", type=int, required=True)
     sched.add_argument("--max-lr", type=float, required=True)
