@@ -9,8 +9,10 @@ step. After each step the ranks agree, with one all-reduce each:
     loss  = (sum over ranks of the rank's loss) / world_size      (``mean_over_ranks``)
     stop  = any rank asks to stop (its callback, e.g. a Stop button) (``any_rank``)
 
-Identical numbers then give identical EWMA and divergence decisions on every rank. Outside a
-process group both are the identity, at no cost.
+Identical numbers then give identical EWMA and divergence decisions on every rank (a NaN on
+one rank is a NaN in the mean: all stop). Outside a process group both are the identity, at no
+cost. What no agreement can cover: an exception raised in one rank only (the others then wait
+in their next collective until the process group's timeout, as in any DDP training).
 """
 
 from __future__ import annotations
