@@ -115,16 +115,20 @@ def test_every_rank_gets_its_own_model_and_optimizer_back(ranks):
         assert all(run["restored"] for run in seen.values())
 
 
-def test_the_example_runs_under_torchrun(tmp_path):
-    """examples/ddp_range_test.py as the README starts it: torchrun --nproc_per_node=2."""
-    env = environment(2)
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-        "--master_addr=127.0.0.1", f"--master_port={env['MASTER_PORT']}",
-        str(ROOT / "examples" / "ddp_range_test.py"), "--num-iter", "30",
-        "--out", str(tmp_path / "curve.json"),
-    ]  # fmt: skip
-    launch([(command, {"OMP_NUM_THREADS": "1", "PYTHONPATH": env["PYTHONPATH"]})], TIMEOUT_S)
-    curve = json.loads((tmp_path / "curve.json").read_text())
+def test_the_example_runs_as_torchrun_starts_it(tmp_path):
+    """examples/ddp_range_test.py, started as ``torchrun --nproc_per_node=2`` starts it: one
+    process per rank with RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set (the
+    launcher itself is left out: one process and one import of torch fewer)."""
+    common = environment(2)
+    out = tmp_path / "curve.json"
+    command = [sys.executable, str(ROOT / "examples" / "ddp_range_test.py"), "--num-iter", "30"]
+    launch(
+        [
+            (command + ["--out", str(out)], common | {"RANK": str(r), "LOCAL_RANK": str(r)})
+            for r in range(2)
+        ],
+        TIMEOUT_S,
+    )
+    curve = json.loads(out.read_text())
     assert len(curve["lrs"]) == len(curve["losses"]) > 5
     assert curve["suggestion"] > 0
