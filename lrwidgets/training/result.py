@@ -119,7 +119,7 @@ class RangeTestResult:
         moves with the schedule and the epochs. It is a place to start: compare training at
         a few rates around it (x3, /3) before you trust it.
         """
-        lr = self.suggestion(method, beta)
+        lr = self.suggestion(method, beta=beta)
         groups = optimizer.param_groups
         ratios = self.group_ratios
         if len(ratios) == 1:
@@ -147,7 +147,7 @@ class RangeTestResult:
         The same caveat as ``apply``: the suggestion is a biased estimate (notebook 05).
         """
         make = SCHEDULE_POLICIES[check_choice("policy", policy, SCHEDULE_POLICIES)]
-        return make(total_steps, self.suggestion(method, beta), **kwargs)
+        return make(total_steps, self.suggestion(method, beta=beta), **kwargs)
 
     def plot(self, ax: Axes | None = None, **kwargs) -> Axes:
         """Draw the curve: see ``lrwidgets.plots.plot_range_test`` for the keyword arguments."""
