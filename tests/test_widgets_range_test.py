@@ -246,7 +246,7 @@ def test_a_custom_optimizer_is_used_and_the_optimizer_choice_is_off():
     assert steps == list(w.result.lrs)
     assert optimizer.param_groups[0]["lr"] == 0.123  # restored by range_test
     w.problem.value = "quadratic"
-    assert not w.optimizer_name.disabled
+    assert not w.optimizer_name.disabled and w.optimizer_name.layout.display is None
     w.close()
 
 
@@ -294,6 +294,7 @@ def test_dict_batches_with_step_fn_accumulation_and_clipping_equal_range_test():
         num_iter=15, end_lr=1.0, seed=0, accumulation_steps=2, clip_grad_norm=0.5,
     )  # fmt: skip
     assert w.batch_size.layout.display == "none"
+    assert w.optimizer_name.layout.display == "none"  # the user's optimizer is used
     shown = [c for row in w.children if hasattr(row, "children") for c in row.children]
     assert w.accumulation_steps in shown and w.clip_grad_norm in shown
     result = w.run()

@@ -280,6 +280,7 @@ class RangeTestWidget(LRWidget):
         custom optimizer was given."""
         name = self.problem.value
         self.optimizer_name.disabled = name == CUSTOM and self.optimizer is not None
+        self.optimizer_name.layout.display = "none" if self.optimizer_name.disabled else None
         batched = name == CUSTOM and not is_tensor_pair(self.data)  # a loader batches itself
         self.batch_size.layout.display = "none" if batched else None
         if name != CUSTOM:
