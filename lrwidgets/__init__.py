@@ -26,6 +26,7 @@ _EXPORTS = {
     "ewma": "core",
     "ewma_seeded": "core",
     "fastai_skips": "core",
+    "fastai_one_cycle": "core",
     "lr_sweep": "core",
     "one_cycle": "core",
     "suggest_lr": "core",

@@ -4,6 +4,7 @@
     lrwidgets range-test --problem mnist-mlp --path data/ --num-iter 200
     lrwidgets schedule one-cycle --total-steps 1000 --max-lr 0.1 --pct-start 0.25
     lrwidgets schedule cyclic-exp_range --total-steps 1000 --max-lr 0.1 --gamma 0.998
+    lrwidgets schedule fastai-one-cycle --total-steps 1000 --max-lr 0.1
 
 (``python -m lrwidgets ...`` is the same.) Every option's help shows its default. Bad input
 is one line on stderr and exit status 2, checked before the run (``--plot``'s folder and
@@ -17,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .core import SWEEP_MODES, constant, cyclic, one_cycle
+from .core import SWEEP_MODES, constant, cyclic, fastai_one_cycle, one_cycle
 from .core.checks import check_int
 from .core.schedules import ANNEAL_STRATEGIES, CYCLIC_MODES, quarter_cycle
 from .problems import LOCAL_PROBLEMS, PROBLEMS, get_problem
@@ -63,6 +64,8 @@ def run_range_test(args: argparse.Namespace) -> None:
         batch_size=problem.batch_size if args.batch_size is None else args.batch_size,
         seed=args.seed,
         progress=False,
+        accumulation_steps=args.accumulation_steps,
+        clip_grad_norm=args.clip_grad_norm,
     )
     print(f"{args.problem}: {len(result.lrs)} steps, stop reason: {result.stop_reason or 'none'}")
     caveats = result.caveats()
@@ -103,6 +106,8 @@ def run_schedule(args: argparse.Namespace) -> None:
             three_phase=args.three_phase,
             **momenta,
         )
+    elif args.policy == "fastai-one-cycle":
+        schedule = fastai_one_cycle(args.total_steps, args.max_lr)
     elif args.policy == "constant":
         schedule = constant(args.total_steps, args.max_lr)
     else:
@@ -167,13 +172,22 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
         "--batch-size", type=int, default=None, help="batch size (default: the problem's own)"
     )
     test.add_argument("--seed", type=int, default=0, help="model weights and batch order")
+    test.add_argument(
+        "--accumulation-steps",
+        type=int,
+        default=1,
+        help="batches per optimizer step (gradient accumulation)",
+    )
+    test.add_argument(
+        "--clip-grad-norm", type=float, default=None, help="clip the global gradient norm to this"
+    )
     test.add_argument("--plot", help="save the curve to this image file (.png, .pdf, .svg, ...)")
     test.set_defaults(run=run_range_test)
 
     sched = commands.add_parser(
         "schedule", help="print PyTorch code for a schedule", formatter_class=shown
     )
-    policies = ["one-cycle", "constant"] + ["cyclic-" + m for m in CYCLIC_MODES]
+    policies = ["one-cycle", "fastai-one-cycle", "constant"] + ["cyclic-" + m for m in CYCLIC_MODES]
     sched.add_argument("policy", choices=policies, help="the schedule")
     sched.add_argument("--total-steps", type=int, required=True, help="optimizer steps")
     sched.add_argument("--max-lr", type=float, required=True, help="peak lr (constant: the lr)")

@@ -81,4 +81,4 @@ def test_a_run_button_test_leaves_the_learners_model_alone_and_python_can_exit_m
     assert "terminate called" not in done.stderr
     assert "the learner's training and the test's curve: OK" in done.stdout
     assert "leaving mid-run" in done.stdout
-    assert "at exit: running False | stop reason: stopped by callback" in done.stdout
+    assert "at exit: running False | stop reason: stopped\n" in done.stdout

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lrwidgets import cyclic, one_cycle
+from lrwidgets import cyclic, fastai_one_cycle, one_cycle
 from lrwidgets.__main__ import build_parser, main
 
 
@@ -127,3 +127,19 @@ def test_help_names_the_program_as_it_was_started_and_shows_defaults(
     for command in build_parser()._subparsers._group_actions[0].choices.values():
         for action in command._actions:
             assert action.help, f"{command.prog} {action.option_strings} has no help"
+
+
+def test_fastai_schedule_code_and_the_new_range_test_options(capsys):
+    assert main(["schedule", "fastai-one-cycle", "--total-steps", "30", "--max-lr", "0.2"]) == 0
+    namespace = {}
+    exec(capsys.readouterr().out, namespace)
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    lrs = []
+    for step in range(30):
+        namespace["set_fastai_one_cycle"](optimizer, step)
+        lrs.append(optimizer.param_groups[0]["lr"])
+    np.testing.assert_array_equal(lrs, fastai_one_cycle(30, 0.2).lr)
+    args = ["range-test", "--problem", "quadratic", "--num-iter", "20"]
+    assert main([*args, "--accumulation-steps", "2", "--clip-grad-norm", "1.0"]) == 0
+    assert main([*args, "--accumulation-steps", "0"]) == 2
+    assert "accumulation_steps must be an integer >= 1" in capsys.readouterr().err

@@ -110,3 +110,30 @@ def test_fit_on_cuda_trains_and_returns_the_model_to_the_cpu():
     assert next(model.parameters()).device.type == "cpu"
     assert not torch.equal(before, model[0].weight)
     assert len(history.loss) == steps and np.isfinite(history.val_loss).all()
+
+
+def test_fp16_with_a_grad_scaler_on_cuda_keeps_skipped_steps_apart():
+    """float16 autocast + GradScaler: the scaler starts at 2**16 and skips the steps whose
+    scaled gradients overflow float16; those are not points of the curve, and the model comes
+    back bitwise."""
+    X, y = data()
+    model = net()
+    optimizer = used_adam(model)
+    params = copy.deepcopy(model.state_dict())
+    kwargs = dict(num_iter=40, end_lr=1.0, seed=0, device="cuda", progress=False)
+    plain = range_test(net(), (X, y), **kwargs)
+    targets = 1e3 * nn.functional.one_hot(y, 4).float()
+    half = range_test(model, (X, targets), nn.MSELoss(), optimizer, amp="fp16", **kwargs)
+    assert half.skipped_lrs.size > 0  # squared errors of 1e6 overflow at the start
+    taken = np.sort(np.concatenate([half.lrs, half.skipped_lrs]))
+    assert np.array_equal(taken, half.planned_lrs[: len(taken)])  # each lr once, in one list
+    assert np.isfinite(half.losses).all()
+    assert same_tensors(params, model.state_dict())
+    fp16 = range_test(net(), (X, y), amp="fp16", **kwargs)
+    assert np.allclose(plain.losses[:10], fp16.losses[:10], rtol=5e-2)
+
+
+def test_fit_runs_fp16_with_a_grad_scaler_on_cuda():
+    X, y = data()
+    history = fit(net(), (X, y), schedule=0.05, amp="fp16", device="cuda", progress=False)
+    assert np.isfinite(history.loss).all()

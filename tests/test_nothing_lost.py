@@ -5,6 +5,7 @@ NaN loss, a KeyboardInterrupt and an exception from the user's loss function.
 """
 
 import copy
+import importlib
 import math
 
 import pytest
@@ -138,17 +139,30 @@ def ending(how: str):
 
 
 HOW = ["normal", "callback", "diverge", "nan", "interrupt", "exception"]
+# The paths of range_test (the sgd optimizer has two groups at different rates: ratios kept).
+PATHS = {
+    "plain": {},
+    "accumulation": {"accumulation_steps": 3},
+    "clipping": {"clip_grad_norm": 0.1},
+    "fp16 scaler": {"amp": "fp16"},  # with a real GradScaler on the CPU, see below
+}
 
 
 @pytest.mark.parametrize("kind", ["sgd", "adam"])
 @pytest.mark.parametrize("how", HOW)
 @pytest.mark.parametrize("in_memory", [True, False])
-def test_nothing_lost(kind, how, in_memory):
+@pytest.mark.parametrize("path", PATHS)
+def test_nothing_lost(kind, how, in_memory, path, monkeypatch):
+    if path == "fp16 scaler":  # fp16 autocast needs CUDA; the scaler's path runs on the CPU
+        module = importlib.import_module("lrwidgets.training.range_test")
+        scaler = lambda device, amp: torch.amp.GradScaler("cpu")  # noqa: E731
+        monkeypatch.setattr(module, "grad_scaler", scaler)
+        monkeypatch.setattr("warnings.warn", lambda *args, **kwargs: None)
     model, optimizer = used_model_and_optimizer(kind)
     before = everything(model, optimizer)
     X, y = data()
     train = (X, y) if in_memory else [(X[i : i + 16], y[i : i + 16]) for i in range(0, 64, 16)]
-    kwargs = ending(how)
+    kwargs = ending(how) | PATHS[path]
     raised = {"interrupt": KeyboardInterrupt, "exception": Boom}.get(how)
     if raised:
         with pytest.raises(raised) as info:

@@ -51,16 +51,18 @@ class SpySGD(torch.optim.SGD):
         return super().step(closure)
 
 
-def test_lrs_follow_the_sweep_on_every_group_before_each_step():
+def test_lrs_follow_the_sweep_on_every_group_keeping_their_ratios_inside_step():
     model = make_mlp()
     groups = [{"params": model[0].parameters()}, {"params": model[3].parameters(), "lr": 5.0}]
     optimizer = SpySGD(groups, lr=1.0, momentum=0.9)
     result = range_test(model, blobs(), None, optimizer, num_iter=30, end_lr=1.0, **QUIET)
     planned = lr_sweep(1e-7, 1.0, 30)
     assert np.array_equal(result.planned_lrs, planned)
-    assert np.array_equal(result.lrs, planned[: result.steps])
-    assert [lrs for lrs in optimizer.seen] == [[lr, lr] for lr in result.lrs.tolist()]
+    assert np.array_equal(result.lrs, planned[: result.steps])  # the x axis: group 0's lr
+    assert optimizer.seen == [[lr, lr * 5.0] for lr in result.lrs.tolist()]
+    assert result.group_ratios == (1.0, 5.0)
     assert result.mode == "exp"
+    assert [g["lr"] for g in optimizer.param_groups] == [1.0, 5.0]  # restored
 
 
 def test_linear_mode_and_raw_losses_are_what_the_loss_saw():

@@ -261,7 +261,7 @@ def test_a_custom_optimizer_is_used_and_the_optimizer_choice_is_off():
     assert steps == list(w.result.lrs)
     assert optimizer.param_groups[0]["lr"] == 0.123  # restored by range_test
     w.problem.value = "quadratic"
-    assert not w.optimizer_name.disabled
+    assert not w.optimizer_name.disabled and w.optimizer_name.layout.display is None
     w.close()
 
 
@@ -381,3 +381,52 @@ def test_the_summary_forgets_the_last_suggestion_while_a_new_run_goes():
     assert "; stopped" in w.summary.value and "by callback" not in w.summary.value
     assert "by callback" not in " ".join(legend_texts(w))
     w.close()
+
+
+def dict_loader():
+    """A DataLoader of dict batches, as a Hugging Face style dataset gives them."""
+    X, y = regression(96)
+    rows = [{"features": x, "label": t} for x, t in zip(X, y, strict=True)]
+    return torch.utils.data.DataLoader(rows, batch_size=16)
+
+
+def step_fn(model, batch):
+    return nn.functional.mse_loss(model(batch["features"]), batch["label"])
+
+
+def test_dict_batches_with_step_fn_accumulation_and_clipping_equal_range_test():
+    """The widget's run is range_test with the same arguments; the user's model and optimizer
+    come back bitwise; batch_size is hidden (a DataLoader batches itself), the new options show."""
+    model = Counted()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    w = RangeTestWidget(
+        model=model, data=dict_loader(), step_fn=step_fn, optimizer=optimizer, backend="inline",
+        num_iter=15, end_lr=1.0, seed=0, accumulation_steps=2, clip_grad_norm=0.5,
+    )  # fmt: skip
+    assert w.batch_size.layout.display == "none"
+    assert w.optimizer_name.layout.display == "none"  # the user's optimizer is used
+    shown = [c for row in w.children if hasattr(row, "children") for c in row.children]
+    assert w.accumulation_steps in shown and w.clip_grad_norm in shown
+    result = w.run()
+    twin = Counted()
+    expected = range_test(
+        twin, dict_loader(), None, torch.optim.SGD(twin.parameters(), lr=0.1, momentum=0.9),
+        step_fn=step_fn, num_iter=15, end_lr=1.0, seed=0, accumulation_steps=2,
+        clip_grad_norm=0.5, progress=False,
+    )  # fmt: skip
+    np.testing.assert_array_equal(result.losses, expected.losses)
+    assert model.calls == 2 * result.steps  # two batches per step
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    w.close()
+
+
+def test_batch_size_shows_for_tensors_and_step_fn_needs_no_loss_fn():
+    w, _ = widget("inline")
+    assert w.batch_size.layout.display is None
+    w.close()
+    with pytest.raises(ValueError, match="loss_fn or step_fn"):
+        RangeTestWidget(
+            model=Counted(), data=dict_loader(), step_fn=step_fn, loss_fn=nn.MSELoss(),
+            backend="inline",
+        )  # fmt: skip

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from lrwidgets.core import cyclic, one_cycle
+from lrwidgets.core import cyclic, fastai_one_cycle, one_cycle
 from lrwidgets.training import range_test
 from lrwidgets.widgets import RangeTestWidget, ScheduleWidget
 
@@ -54,6 +54,21 @@ def test_one_cycle_is_cores_with_the_controls_values_and_its_code(w):
     assert w.code.value == expected.to_code()
     np.testing.assert_array_equal(by_gid(w.figure, "lr").get_ydata(), expected.lr)
     np.testing.assert_array_equal(by_gid(w.figure, "momentum").get_ydata(), expected.momentum)
+
+
+def test_fastai_policy_is_fastai_one_cycle_with_its_own_controls_and_code(w):
+    w.policy.value = "fastai_one_cycle"
+    assert w.pct_start.value == 0.25  # fastai's default
+    assert w.div in shown_controls(w) and w.div_final in shown_controls(w)
+    assert w.div_factor not in shown_controls(w) and w.three_phase not in shown_controls(w)
+    w.max_lr.value = 0.2
+    w.div_final.value = 1e4
+    expected = fastai_one_cycle(300, 0.2, div_final=1e4, moms=(0.95, 0.85, 0.95))
+    assert_same(w.schedule, expected)
+    assert w.code.value == expected.to_code()
+    np.testing.assert_array_equal(by_gid(w.figure, "lr").get_ydata(), expected.lr)
+    w.policy.value = "one_cycle"
+    assert w.pct_start.value == 0.3 and w.schedule.name == "OneCycleLR"
 
 
 def test_cyclic_policies_take_pytorchs_momentum_defaults_and_their_own_controls(w):

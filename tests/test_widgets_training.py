@@ -119,3 +119,59 @@ def test_bad_arguments():
         TrainingWidget(schedule="one-cycle", backend="inline")
     with pytest.raises(TypeError, match="unexpected keyword argument 'learning_rate'"):
         TrainingWidget(learning_rate=0.1, backend="inline")
+
+
+def test_your_own_model_dict_batches_and_optimizer_left_as_they_were():
+    import copy
+
+    import torch
+    from torch import nn
+
+    from lrwidgets.training import fit
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    X = torch.randn(64, 3)
+    y = X.sum(dim=1, keepdim=True)
+    rows = [{"x": a, "y": b} for a, b in zip(X, y, strict=True)]
+    loader = torch.utils.data.DataLoader(rows, batch_size=16)
+
+    def step_fn(model, batch):
+        return nn.functional.mse_loss(model(batch["x"]), batch["y"])
+
+    optimizer.zero_grad()
+    step_fn(model, next(iter(loader))).backward()
+    optimizer.step()  # the optimizer has state (Adam's moments) to carry into every run
+    params = copy.deepcopy(model.state_dict())
+    state = copy.deepcopy(optimizer.state_dict())
+
+    w = TrainingWidget(
+        model=model, data=loader, step_fn=step_fn, optimizer=optimizer, val_data=loader,
+        epochs=2, backend="inline", lr=0.01, neighbours=True,
+    )  # fmt: skip
+    assert w.problem.value == "custom"
+    assert w.batch_size.layout.display == "none" and w.optimizer_name.layout.display == "none"
+    assert w.steps_info.value.startswith("= 8 steps")
+    histories = w.run()
+    assert len(histories) == 3
+
+    # The user's objects: bitwise as they were.
+    assert all(torch.equal(params[k], v) for k, v in model.state_dict().items())
+    after = optimizer.state_dict()
+    assert after["param_groups"] == state["param_groups"]
+    for key, saved in state["state"].items():
+        assert all(torch.equal(saved[n], after["state"][key][n]) for n in saved)
+
+    # Each run is fit() on a copy of the model and the optimizer with its state.
+    twin = copy.deepcopy(model)
+    twin_optimizer = torch.optim.Adam(twin.parameters())
+    twin_optimizer.load_state_dict(copy.deepcopy(state))
+    expected = fit(
+        twin, loader, None, twin_optimizer, epochs=2, schedule=3 * w.lr.value, val_data=loader,
+        step_fn=step_fn, seed=0, progress=False,
+    )  # fmt: skip
+    got = histories["constant 0.03 (x 3)"]
+    np.testing.assert_array_equal(got.loss, expected.loss)
+    np.testing.assert_array_equal(got.val_loss, expected.val_loss)
+    w.close()

@@ -7,7 +7,7 @@ train with it). checks.py holds the argument checks they share.
 
 from .divergence import check_diverge_th, divergence_limit, divergence_reason
 from .reliability import UnreliableCurveWarning, minimum_caveat, unreliable_reason
-from .schedules import Schedule, constant, cyclic, one_cycle
+from .schedules import Schedule, constant, cyclic, fastai_one_cycle, one_cycle
 from .smoothing import EWMA, SMOOTHING_CONVENTIONS, ewma, ewma_seeded, smooth
 from .suggest import (
     SUGGESTION_METHODS,
@@ -39,6 +39,7 @@ __all__ = [
     "ewma",
     "ewma_seeded",
     "fastai_skips",
+    "fastai_one_cycle",
     "lr_sweep",
     "minimum",
     "minimum_caveat",

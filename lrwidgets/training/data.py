@@ -229,3 +229,9 @@ def forever(batches: Batches, generator: torch.Generator | None = None) -> Itera
             yield batch
         if empty:
             raise ValueError("data is empty: it yielded no batches")
+
+
+def in_groups(stream: Iterator, size: int) -> Iterator[list]:
+    """The batches of an endless ``stream``, ``size`` at a time (one accumulated step each)."""
+    while True:
+        yield [next(stream) for _ in range(size)]

@@ -37,6 +37,7 @@ from .loop import (
     check_common,
     check_first_batch,
     evaluate,
+    grad_scaler,
     place,
     resolve_loss,
     set_lr,
@@ -130,7 +131,7 @@ def fit(
     progress: bool = True,
     callback: Callback | None = None,
     step_fn: StepFn | None = None,
-    amp: bool = False,
+    amp: bool | str = False,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs with ``schedule``; return the History.
 
@@ -158,6 +159,7 @@ def fit(
     if optimizer is not None:
         check_momentum_target(schedule, optimizer)
     amp_context = autocast(target, amp)
+    scaler = grad_scaler(target, amp)
     batches = batches.to(target)
 
     lrs = None if schedule is None else schedule.lr.tolist()
@@ -186,8 +188,15 @@ def fit(
                 if momenta is not None:
                     set_momentum(runner, momenta[step])
                 loss = train_step(
-                    model, runner, batch, loss_fn, step_fn, amp_context, first=step == 0
-                ).item()
+                    model,
+                    runner,
+                    [batch],
+                    loss_fn,
+                    step_fn,
+                    amp_context,
+                    scaler=scaler,
+                    first=step == 0,
+                ).loss.item()
                 lr = group["lr"]
                 seen_lr.append(lr)
                 seen_momentum.append(momentum_of(group))

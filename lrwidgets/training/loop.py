@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -204,57 +205,128 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
-def autocast(device: torch.device, amp: bool) -> AbstractContextManager:
-    """bfloat16 autocast on CUDA when ``amp``; on other devices amp is ignored with a warning
-    (bfloat16 on a CPU is slower than float32 on most CPUs and changes no lesson)."""
-    if not check_bool("amp", amp):
+AMP_MODES = (False, True, "bf16", "fp16")
+
+
+def check_amp(amp: object) -> bool | str:
+    """False, True (= "bf16"), "bf16" or "fp16"."""
+    if not any(amp is mode or (isinstance(amp, str) and amp == mode) for mode in AMP_MODES):
+        allowed = ", ".join(repr(mode) for mode in AMP_MODES)
+        raise ValueError(f"amp must be one of {allowed}, got {amp!r}")
+    return amp  # type: ignore[return-value]
+
+
+def autocast(device: torch.device, amp: bool | str) -> AbstractContextManager:
+    """Mixed precision on CUDA: ``amp=True`` or ``"bf16"`` is bfloat16 autocast, ``"fp16"``
+    float16 autocast (with a GradScaler: see ``grad_scaler``). On other devices amp is ignored
+    with a warning (half precision on a CPU is slower than float32 on most CPUs and changes no
+    lesson)."""
+    amp = check_amp(amp)
+    if not amp:
         return nullcontext()
     if device.type != "cuda":
         warnings.warn(
-            f"amp=True uses bfloat16 autocast on CUDA only; on {device.type} the run stays in "
-            "float32",
+            f"amp={amp!r} uses half-precision autocast on CUDA only; on {device.type} the run "
+            "stays in float32",
             stacklevel=3,
         )
         return nullcontext()
-    return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast("cuda", dtype=torch.float16 if amp == "fp16" else torch.bfloat16)
+
+
+def grad_scaler(device: torch.device, amp: bool | str) -> torch.amp.GradScaler | None:
+    """A fresh ``torch.amp.GradScaler`` for float16 on CUDA (float16 gradients underflow without
+    one); None otherwise (bfloat16 has float32's range and needs none)."""
+    if check_amp(amp) == "fp16" and device.type == "cuda":
+        return torch.amp.GradScaler("cuda")
+    return None
+
+
+def batch_loss(
+    model: nn.Module, batch: Any, loss_fn: LossFn | None, step_fn: StepFn | None
+) -> torch.Tensor:
+    if step_fn is not None:
+        return step_fn(model, batch)
+    inputs, targets = batch
+    return loss_fn(model(inputs), targets)  # type: ignore[misc]
+
+
+@dataclass
+class StepOutcome:
+    """One optimizer step: the mean loss of its batches (a tensor, computed before the step),
+    and whether a GradScaler skipped the step because the gradients were not finite."""
+
+    loss: torch.Tensor
+    skipped: bool = False
 
 
 def train_step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
-    batch: Any,
+    batches: Sequence[Any],
     loss_fn: LossFn | None,
     step_fn: StepFn | None,
     amp: AbstractContextManager,
+    *,
+    clip_grad_norm: float | None = None,
+    scaler: torch.amp.GradScaler | None = None,
     first: bool = False,
-) -> torch.Tensor:
-    """One optimizer step on one batch; returns the loss (computed before the step).
+) -> StepOutcome:
+    """One optimizer step on ``k = len(batches)`` batches (gradient accumulation):
 
+        grad  = sum_b grad(loss_b / k)      (the gradient of the mean loss; scaled by the
+                                             GradScaler's scale when there is one)
+        clip  the global norm of the gradients of model.parameters() to ``clip_grad_norm``
+        step  optimizer.step(), or scaler.step(optimizer) + scaler.update()
+        loss  = sum_b loss_b / k
+
+    A ``DistributedDataParallel`` model all-reduces the gradients on the last batch only
+    (``no_sync`` before). With a scaler, the step is skipped when the gradients hold an inf or
+    a NaN: the scale then falls (``scaler.update`` halves it), which is how it is detected.
     A failure on the ``first`` step is re-raised with what met there (``explain_failure``).
     """
+    k = len(batches)
+    batch = batches[0]
     call = "optimizer.zero_grad()"
     try:
         optimizer.zero_grad()
-        with amp:
-            if step_fn is not None:
-                call = "step_fn(model, batch)"
-                loss = step_fn(model, batch)
-            else:
-                inputs, targets = batch
-                call = "model(inputs)"
-                outputs = model(inputs)
-                call = "loss_fn(outputs, targets)"
-                loss = loss_fn(outputs, targets)  # type: ignore[misc]
-        check_scalar_loss(loss)
-        call = "loss.backward()"
-        loss.backward()
+        losses = []
+        for i, batch in enumerate(batches):
+            sync = model.no_sync() if i < k - 1 and hasattr(model, "no_sync") else nullcontext()
+            with sync:
+                with amp:
+                    if step_fn is not None:
+                        call = "step_fn(model, batch)"
+                        loss = step_fn(model, batch)
+                    else:
+                        inputs, targets = batch
+                        call = "model(inputs)"
+                        outputs = model(inputs)
+                        call = "loss_fn(outputs, targets)"
+                        loss = loss_fn(outputs, targets)  # type: ignore[misc]
+                check_scalar_loss(loss)
+                call = "loss.backward()"
+                share = loss / k if k > 1 else loss
+                (share if scaler is None else scaler.scale(share)).backward()
+            losses.append(loss.detach())
+        mean = losses[0] if k == 1 else torch.stack(losses).float().mean()
+        if clip_grad_norm is not None:
+            call = "clip_grad_norm_"
+            if scaler is not None:
+                scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+            nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
         call = "optimizer.step()"
-        optimizer.step()
+        if scaler is None:
+            optimizer.step()
+            return StepOutcome(mean)
+        scale = scaler.get_scale()
+        scaler.step(optimizer)
+        scaler.update()
+        return StepOutcome(mean, skipped=scaler.get_scale() < scale)
     except Exception as error:
         if first:
             raise explain_failure(error, call, model, batch) from error
         raise
-    return loss
 
 
 @torch.no_grad()

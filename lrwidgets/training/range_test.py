@@ -10,7 +10,8 @@ Train for ``num_iter`` steps while the learning rate grows from ``start_lr`` to 
 (``lrwidgets.core.lr_sweep``), one new lr per step, and record the loss of every step. The
 loss first barely moves (lr too small), then falls, then blows up (lr too large). Every step:
 
-    lr_t                      set on every param group, then one optimizer step on one batch
+    lr_t                      set on every param group (keeping their ratios), then one
+                              optimizer step on one batch (or ``accumulation_steps`` batches)
     loss_t                    the raw loss of that batch (or, with val_data, on held-out data)
     smoothed_t                debiased EWMA of loss_1..t (lrwidgets.core.EWMA):
                               avg_t = beta * avg_{t-1} + (1 - beta) * loss_t,  avg_0 = 0,
@@ -36,8 +37,10 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..core import EWMA, check_diverge_th, divergence_reason, lr_sweep
-from ..core.checks import check_beta, check_choice, check_int
-from .data import as_batches, forever, held_out, peek, resolve_device
+from ..core.checks import check_beta, check_choice, check_int, check_positive
+from .data import as_batches, forever, held_out, in_groups, peek
+from .distributed import any_rank, mean_over_ranks, rank, training_device
+from .groups import lr_ratios, set_group_lrs
 from .loop import (
     STOPPED_BY_CALLBACK,
     Callback,
@@ -47,9 +50,9 @@ from .loop import (
     check_common,
     check_first_batch,
     evaluate,
+    grad_scaler,
     place,
     resolve_loss,
-    set_lr,
     train_step,
 )
 from .result import RangeTestResult
@@ -77,7 +80,9 @@ def range_test(
     progress: bool = True,
     callback: Callback | None = None,
     step_fn: StepFn | None = None,
-    amp: bool = False,
+    amp: bool | str = False,
+    accumulation_steps: int = 1,
+    clip_grad_norm: float | None = None,
 ) -> RangeTestResult:
     """Run a learning-rate range test on ``model`` and return its curve; the model and the
     optimizer come back unchanged.
@@ -86,16 +91,28 @@ def range_test(
       or a DataLoader / re-iterable of ``(inputs, targets)`` batches, cycled when shorter than
       ``num_iter``. ``batch_size`` applies to ``(X, y)`` only.
     - ``loss_fn``: None picks ``nn.CrossEntropyLoss()`` for integer targets, ``nn.MSELoss()``
-      otherwise. ``optimizer``: None is SGD with momentum 0.9; its lr is overwritten each step.
+      otherwise. ``optimizer``: None is SGD with momentum 0.9. Its lr is overwritten each
+      step; with several param groups, group i gets lr_t * lr_i / lr_0 (the optimizer's
+      ratios are kept, see ``groups.py``) and the curve's x axis is group 0's lr.
     - ``val_data``: held-out ``(X, y)`` or batches; after every step the loss on all of it
       (eval mode, no gradients) is the recorded loss, and the training loss is kept too.
     - ``device``: "auto" (CUDA, then MPS, else CPU), "cpu", "cuda", "cuda:1", a torch.device.
-      The model trains there and goes back afterwards.
+      The model trains there and goes back afterwards (a DDP model trains where it is).
     - ``seed``: the same seed gives the same curve (batch order and dropout); torch's global
       random state is left as it was.
     - ``callback(step, lr, loss)``: called after every step (step counts from 0); a truthy
       return stops the test. ``step_fn(model, batch) -> loss`` replaces ``loss_fn`` for batches
-      that are not (inputs, targets). ``amp``: bfloat16 autocast on CUDA (ignored elsewhere).
+      that are not (inputs, targets).
+    - ``amp``: True or "bf16" is bfloat16 autocast on CUDA; "fp16" is float16 autocast with a
+      GradScaler: a step the scaler skips (gradients not finite) is not a point of the curve;
+      its lr and loss go to ``result.skipped_lrs`` / ``skipped_losses``. Ignored off CUDA.
+    - ``accumulation_steps``: one optimizer step (and one lr) per that many batches, on the
+      gradient of their mean loss; the recorded loss is the mean of their losses.
+    - ``clip_grad_norm``: clip the global gradient norm of ``model.parameters()`` to this
+      before every step, as ``torch.nn.utils.clip_grad_norm_`` does in the training loop.
+    - Inside an initialised ``torch.distributed`` process group (a DDP model, each rank its own
+      shard of the data), the recorded loss is the mean over the ranks and a stop on any rank
+      stops all of them at the same step: every rank gets the same result (``distributed.py``).
 
     The arguments, and the first batch against the model (see ``loop.py``: dtypes, a tuple
     ``(X, y)``, a loss object rather than its class), are checked before training; bad ones
@@ -106,39 +123,61 @@ def range_test(
     beta = check_beta("beta", beta)
     diverge_th = check_diverge_th(diverge_th)
     check_common(model, loss_fn, optimizer, seed, callback, step_fn, progress)
-    target = resolve_device(device)
+    accumulation_steps = check_int("accumulation_steps", accumulation_steps, minimum=1)
+    if clip_grad_norm is not None:
+        clip_grad_norm = check_positive("clip_grad_norm", clip_grad_norm)
+    ratios = lr_ratios(optimizer)
+    target = training_device(model, device)
     amp_context = autocast(target, amp)
     batches = as_batches(data, batch_size).to(target)
 
     lrs, train_losses, val_losses, losses, smoothed = [], [], [], [], []
+    skipped_lrs, skipped_losses = [], []
     smoother, best, reason = EWMA(beta), math.inf, None
     with seeded(seed):
         val = held_out(val_data, batch_size, target)  # (a shuffling loader draws randoms)
         saved = snapshot(model, optimizer)
-        bar = tqdm(total=num_iter, desc="range test", disable=not progress)
+        bar = tqdm(total=num_iter, desc="range test", disable=not progress or rank() != 0)
         try:
             runner = place(model, optimizer, target, start_lr)
+            scaler = grad_scaler(target, amp)
             model.train()
             first, stream = peek(forever(batches, local_generator(seed)))
             loss_fn = resolve_loss(loss_fn, step_fn, first)
             check_first_batch(model, first, step_fn, amp_context)
-            for t, (lr, batch) in enumerate(zip(planned.tolist(), stream, strict=False), start=1):
-                set_lr(runner, lr)
-                train = train_step(
-                    model, runner, batch, loss_fn, step_fn, amp_context, first=t == 1
-                ).item()
-                train_losses.append(train)
-                loss = train
+            steps = in_groups(stream, accumulation_steps)  # endless: the sweep sets the length
+            for step, (lr, step_batches) in enumerate(zip(planned.tolist(), steps, strict=False)):
+                set_group_lrs(runner, lr, ratios)
+                outcome = train_step(
+                    model,
+                    runner,
+                    step_batches,
+                    loss_fn,
+                    step_fn,
+                    amp_context,
+                    clip_grad_norm=clip_grad_norm,
+                    scaler=scaler,
+                    first=step == 0,
+                )
+                loss = train = outcome.loss.item()
                 if val is not None:
                     loss = evaluate(model, val, loss_fn, step_fn, amp_context)[0]
+                train, loss = mean_over_ranks([train, loss])
+                bar.update()
+                if scaler is not None and any_rank(outcome.skipped) and math.isfinite(loss):
+                    skipped_lrs.append(lr)  # no step was taken at this lr: not on the curve
+                    skipped_losses.append(loss)
+                    continue
+                train_losses.append(train)
+                if val is not None:
                     val_losses.append(loss)
-                smooth = smoother.update(loss)
-                best = min(best, smooth)
                 lrs.append(lr)
                 losses.append(loss)
+                t = len(losses)
+                smooth = smoother.update(loss)
+                best = min(best, smooth)
                 smoothed.append(smooth)
-                bar.update()
-                stop = callback is not None and callback(t - 1, lr, loss)
+                stop = any_rank(callback is not None and bool(callback(t - 1, lr, loss)))
                 reason = divergence_reason(loss, smooth, best, diverge_th)
                 if reason is None and stop:
                     reason = STOPPED_BY_CALLBACK
@@ -159,6 +198,9 @@ def range_test(
         val_losses=None if val is None else np.array(val_losses),
         train_losses=np.array(train_losses),
         smoothed_losses=np.array(smoothed),
+        skipped_lrs=np.array(skipped_lrs),
+        skipped_losses=np.array(skipped_losses),
+        group_ratios=ratios,
     )
 
 

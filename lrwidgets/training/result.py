@@ -15,17 +15,28 @@ import numpy as np
 
 from ..core import (
     SUGGESTION_METHODS,
+    Schedule,
     UnreliableCurveWarning,
+    constant,
+    fastai_one_cycle,
     fastai_skips,
     minimum_caveat,
+    one_cycle,
     smooth,
     suggest_lr,
     unreliable_reason,
 )
-from ..core.checks import check_beta
+from ..core.checks import check_beta, check_choice
 
 if TYPE_CHECKING:
+    import torch
     from matplotlib.axes import Axes
+
+SCHEDULE_POLICIES = {
+    "one_cycle": one_cycle,
+    "fastai_one_cycle": fastai_one_cycle,
+    "constant": constant,
+}
 
 
 @dataclass(eq=False)  # numpy arrays have no single truth value to compare by
@@ -43,6 +54,9 @@ class RangeTestResult:
     - ``stopped_early``, ``stop_reason``: whether a stop rule ended the test, and which: the
       smoothed loss diverged, the loss was not finite, or the callback asked to stop. False and
       None when the test ran the whole sweep.
+    - ``skipped_lrs``, ``skipped_losses``: the steps a GradScaler skipped (``amp="fp16"``): no
+      step was taken at those rates, so they are kept apart from the curve. Empty otherwise.
+    - ``group_ratios``: lr_i / lr_0 of the optimizer's param groups; ``lrs`` are group 0's.
     """
 
     lrs: np.ndarray = field(repr=False)
@@ -56,6 +70,9 @@ class RangeTestResult:
     val_losses: np.ndarray | None = field(default=None, repr=False)
     train_losses: np.ndarray | None = field(default=None, repr=False)
     smoothed_losses: np.ndarray | None = field(default=None, repr=False)
+    skipped_lrs: np.ndarray = field(default_factory=lambda: np.array([]), repr=False)
+    skipped_losses: np.ndarray = field(default_factory=lambda: np.array([]), repr=False)
+    group_ratios: tuple[float, ...] = (1.0,)
 
     @property
     def steps(self) -> int:
@@ -174,6 +191,50 @@ class RangeTestResult:
         why = unreliable_reason(self.lrs, self.losses, curve, skip_start, skip_end)
         if why is not None:
             warnings.warn(why, UnreliableCurveWarning, stacklevel=3)
+
+    def apply(
+        self, optimizer: torch.optim.Optimizer, method: str = "valley", beta: float | None = None
+    ) -> float:
+        """Set the optimizer's lr from the suggestion, as Lightning's ``update_attr=True`` does;
+        return the lr set on group 0.
+
+        Group i gets ``suggestion * group_ratios[i]`` (the ratios the test swept with); an
+        optimizer with one group, or a test run with one, gets the suggestion on every group.
+
+        Caveat (notebook 05): the suggestion is a biased estimate of the best learning rate
+        for a full training run; no rule lands on it for every schedule, and the best rate
+        moves with the schedule and the epochs. It is a place to start: compare training at
+        a few rates around it (x3, /3) before you trust it.
+        """
+        lr = self.suggestion(method, beta=beta)
+        groups = optimizer.param_groups
+        ratios = self.group_ratios
+        if len(ratios) == 1:
+            ratios = (1.0,) * len(groups)
+        if len(ratios) != len(groups):
+            raise ValueError(
+                f"optimizer has {len(groups)} param groups but the range test swept "
+                f"{len(ratios)}; apply the result to the optimizer it was measured with"
+            )
+        for group, ratio in zip(groups, ratios, strict=True):
+            group["lr"] = lr * ratio
+        return lr
+
+    def schedule(
+        self,
+        total_steps: int,
+        policy: str = "one_cycle",
+        method: str = "valley",
+        beta: float | None = None,
+        **kwargs,
+    ) -> Schedule:
+        """A schedule built around the suggestion: ``one_cycle(total_steps, max_lr=lr,
+        **kwargs)``, ``fastai_one_cycle(total_steps, lr_max=lr, **kwargs)`` or ``constant``.
+
+        The same caveat as ``apply``: the suggestion is a biased estimate (notebook 05).
+        """
+        make = SCHEDULE_POLICIES[check_choice("policy", policy, SCHEDULE_POLICIES)]
+        return make(total_steps, self.suggestion(method, beta=beta), **kwargs)
 
     def plot(self, ax: Axes | None = None, **kwargs) -> Axes:
         """Draw the curve: see ``lrwidgets.plots.plot_range_test`` for the keyword arguments."""

@@ -10,7 +10,6 @@ the plot, so that the next run (another batch size, optimizer, ...) can be compa
 
 from __future__ import annotations
 
-import copy
 import html
 from dataclasses import replace
 from typing import Any
@@ -25,6 +24,8 @@ from ..core.checks import check_beta, check_choice, check_int
 from ..plots import draw_range_test, format_lr, update_range_test
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import RangeTestResult, range_test
+from ..training.copies import private_copy
+from ..training.data import is_tensor_pair
 from ..training.loop import STOPPED_BY_CALLBACK
 from ..training.optimizers import OPTIMIZERS, make_optimizer
 from .base import LRWidget
@@ -43,6 +44,8 @@ RUN_SETTINGS = (
     "num_iter",
     "diverge_th",
     "seed",
+    "accumulation_steps",
+    "clip_grad_norm",
 )
 
 
@@ -50,13 +53,17 @@ class RangeTestWidget(LRWidget):
     """A range test you can run, stop, re-smooth and read suggestions from.
 
     ``problem`` is one of ``lrwidgets.problems.PROBLEMS``; pass ``model`` and ``data``
-    (and optionally ``loss_fn``, ``optimizer``) to test your own model instead ("custom").
-    Every run tests a private copy of your model and optimizer (``copy.deepcopy`` of both in
-    one call, made when Run is pressed), so yours are never touched: you can go on training
-    them in the next cell while a Run-button test goes on. Other keyword arguments set the controls:
-    ``start_lr``, ``end_lr``, ``num_iter``, ``mode``, ``beta``, ``diverge_th``, ``batch_size``,
-    ``seed``, ``optimizer_name``, ``debias``, ``show_raw``, ``show_smoothed``,
-    ``show_conventions``, ``skip_start``, ``skip_end``, ``suggestion_method``.
+    (and optionally ``loss_fn`` or ``step_fn(model, batch) -> loss`` for batches that are not
+    ``(inputs, targets)``, and ``optimizer``) to test your own model instead ("custom").
+    Every run tests a private copy of your model and optimizer (``private_copy``: a deepcopy of
+    both in one call, made when Run is pressed), so yours are never touched: you can go on training
+    them in the next cell while a Run-button test goes on. ``batch_size`` shows only for
+    ``(X, y)`` data (a DataLoader batches itself); the optimizer choice only without
+    ``optimizer``. Other keyword arguments set the controls: ``start_lr``, ``end_lr``,
+    ``num_iter``, ``mode``, ``beta``, ``diverge_th``, ``batch_size``, ``seed``,
+    ``accumulation_steps``, ``clip_grad_norm`` (0: no clipping), ``optimizer_name``,
+    ``debias``, ``show_raw``, ``show_smoothed``, ``show_conventions``, ``skip_start``,
+    ``skip_end``, ``suggestion_method``.
 
     After a run: ``w.result`` (the RangeTestResult), ``w.suggestions`` (every method's lr on
     the current smoothing and trimming; ``skip_start`` follows num_iter // 10 and ``skip_end``
@@ -86,6 +93,8 @@ class RangeTestWidget(LRWidget):
         "diverge_th",
         "batch_size",
         "seed",
+        "accumulation_steps",
+        "clip_grad_norm",
     )
 
     CONTROLS = (
@@ -97,6 +106,8 @@ class RangeTestWidget(LRWidget):
         "batch_size",
         "diverge_th",
         "seed",
+        "accumulation_steps",
+        "clip_grad_norm",
         "beta",
         "debias",
         "show_raw",
@@ -115,15 +126,19 @@ class RangeTestWidget(LRWidget):
         data: Any = None,
         loss_fn: Any = None,
         optimizer: Any = None,
+        step_fn: Any = None,
         backend: str | None = None,
         **defaults: Any,
     ) -> None:
         super().__init__()
         if (model is None) != (data is None):
             raise ValueError("a custom problem needs both model= and data=")
-        if model is None and (loss_fn is not None or optimizer is not None):
-            raise ValueError("loss_fn= and optimizer= go with model= and data=")
+        if model is None and (loss_fn, optimizer, step_fn) != (None, None, None):
+            raise ValueError("loss_fn=, step_fn= and optimizer= go with model= and data=")
+        if loss_fn is not None and step_fn is not None:
+            raise ValueError("pass loss_fn or step_fn, not both: step_fn computes the loss itself")
         self.model, self.data, self.loss_fn, self.optimizer = model, data, loss_fn, optimizer
+        self.step_fn = step_fn
         self._problems: dict[str, Problem] = {}
         self._pins: list[tuple[str | None, RangeTestResult, dict[str, Any]]] = []
         self._run_settings: dict[str, Any] = {}
@@ -143,6 +158,8 @@ class RangeTestWidget(LRWidget):
         self.batch_size = number_box(ipywidgets.IntText, "batch_size", 64)
         self.diverge_th = number_box(ipywidgets.FloatText, "diverge_th", 4.0)
         self.seed = number_box(ipywidgets.IntText, "seed", 0)
+        self.accumulation_steps = number_box(ipywidgets.IntText, "accumulation_steps", 1)
+        self.clip_grad_norm = number_box(ipywidgets.FloatText, "clip_grad_norm", 0.0)
         self.beta = checked_slider(
             "beta", 0.98, 0.0, 0.999, check_beta, step=0.001, readout_format=".3f"
         )
@@ -196,6 +213,7 @@ class RangeTestWidget(LRWidget):
             row(self.problem, self.optimizer_name, self.mode),
             row(self.start_lr, self.end_lr),
             row(self.num_iter, self.batch_size, self.diverge_th, self.seed),
+            row(self.accumulation_steps, self.clip_grad_norm),
             self.runner.widget,
             self.message,
             self.view.widget,
@@ -274,6 +292,9 @@ class RangeTestWidget(LRWidget):
             seed=job["seed"],
             progress=False,
             callback=callback,
+            step_fn=self.step_fn if self.problem.value == CUSTOM else None,
+            accumulation_steps=job["accumulation_steps"],
+            clip_grad_norm=job["clip_grad_norm"] or None,
         )
         if result.stop_reason == STOPPED_BY_CALLBACK:  # our callback only stops on Stop
             result = replace(result, stop_reason=STOPPED)
@@ -288,13 +309,7 @@ class RangeTestWidget(LRWidget):
             optimizer = self.optimizer
             if optimizer is None:
                 optimizer = make_optimizer(self.optimizer_name.value, self.model.parameters())
-            try:  # one call, so the copied optimizer holds the copied model's parameters
-                model, optimizer = copy.deepcopy((self.model, optimizer))
-            except Exception as error:
-                raise TypeError(
-                    "the range test runs on a copy of your model and optimizer, so that yours "
-                    f"stay untouched, but copy.deepcopy could not copy them: {error}"
-                ) from error
+            model, optimizer = private_copy(self.model, optimizer)
             return model, self.data, self.loss_fn, optimizer
         problem = self._get_problem(self.problem.value)
         model = problem.make_model(self.seed.value)
@@ -434,6 +449,9 @@ class RangeTestWidget(LRWidget):
         custom optimizer was given."""
         name = self.problem.value
         self.optimizer_name.disabled = name == CUSTOM and self.optimizer is not None
+        self.optimizer_name.layout.display = "none" if self.optimizer_name.disabled else None
+        batched = name == CUSTOM and not is_tensor_pair(self.data)  # a loader batches itself
+        self.batch_size.layout.display = "none" if batched else None
         if name != CUSTOM:
             self.batch_size.value = self._get_problem(name).batch_size
 

@@ -13,7 +13,7 @@ from typing import Any
 import ipywidgets
 import traitlets
 
-from ..core import SUGGESTION_METHODS, Schedule, constant, cyclic, one_cycle
+from ..core import SUGGESTION_METHODS, Schedule, constant, cyclic, fastai_one_cycle, one_cycle
 from ..core.checks import check_beta, check_choice, check_int, check_open_unit
 from ..core.schedules import ANNEAL_STRATEGIES, quarter_cycle
 from ..plots import clear_schedule, draw_schedule, update_schedule
@@ -35,17 +35,19 @@ from .range_test import RangeTestWidget
 # (label, value): the value is the cyclic ``mode`` for the three CyclicLR policies.
 POLICIES = (
     ("one-cycle", "one_cycle"),
+    ("one-cycle as fastai", "fastai_one_cycle"),
     ("cyclic: triangular", "triangular"),
     ("cyclic: triangular2", "triangular2"),
     ("cyclic: exp_range", "exp_range"),
     ("constant", "constant"),
 )
-# PyTorch's momentum defaults differ between the two schedulers.
-MOMENTA = {"one_cycle": (0.85, 0.95), "cyclic": (0.8, 0.9)}
+# PyTorch's momentum defaults differ between the two schedulers (fastai's: moms 0.95-0.85-0.95).
+MOMENTA = {"one_cycle": (0.85, 0.95), "cyclic": (0.8, 0.9), "fastai_one_cycle": (0.85, 0.95)}
+PCT_START = {"one_cycle": 0.3, "fastai_one_cycle": 0.25}
 
 
 def family(policy: str) -> str:
-    return policy if policy in ("one_cycle", "constant") else "cyclic"
+    return policy if policy in ("one_cycle", "fastai_one_cycle", "constant") else "cyclic"
 
 
 class ScheduleWidget(LRWidget):
@@ -62,7 +64,9 @@ class ScheduleWidget(LRWidget):
     a result uses "valley" when it is None.
 
     Keyword arguments set the controls (``policy``, ``max_lr``, ``base_lr``, ``pct_start``,
-    ...). The defaults are PyTorch's, except ``step_size_up`` (a quarter of ``total_steps``,
+    ...). "one-cycle as fastai" is ``fastai_one_cycle`` (its ``div``, ``div_final``;
+    ``max_lr`` is its ``lr_max``; momentum max -> base -> max is its ``moms``; pct_start 0.25).
+    The defaults are PyTorch's, except ``step_size_up`` (a quarter of ``total_steps``,
     so two whole cycles show, until you set it) and ``gamma`` (0.999, so exp_range differs
     from triangular). The two momentum sliders take PyTorch's defaults of the chosen
     scheduler (0.85/0.95 one-cycle, 0.8/0.9 cyclic) when the policy changes family.
@@ -80,6 +84,8 @@ class ScheduleWidget(LRWidget):
         "div_factor",
         "final_div_factor",
         "three_phase",
+        "div",
+        "div_final",
         "step_size_up",
         "step_size_down",
         "gamma",
@@ -126,6 +132,8 @@ class ScheduleWidget(LRWidget):
         self.div_factor = number_box(ipywidgets.FloatText, "div_factor", 25.0)
         self.final_div_factor = number_box(ipywidgets.FloatText, "final_div_factor", 1e4)
         self.three_phase = ipywidgets.Checkbox(False, description="three_phase")
+        self.div = number_box(ipywidgets.FloatText, "div", 25.0)
+        self.div_final = number_box(ipywidgets.FloatText, "div_final", 1e5)
         self.step_size_up = number_box(
             ipywidgets.IntText, "step_size_up", quarter_cycle(total_steps)
         )
@@ -151,6 +159,14 @@ class ScheduleWidget(LRWidget):
                 self.base_momentum,
                 self.max_momentum,
             ),
+            "fastai_one_cycle": (
+                self.max_lr,
+                self.pct_start,
+                self.div,
+                self.div_final,
+                self.base_momentum,
+                self.max_momentum,
+            ),
             "cyclic": (
                 self.base_lr,
                 self.max_lr,
@@ -166,6 +182,8 @@ class ScheduleWidget(LRWidget):
             apply_defaults(self, defaults, self.CONTROLS)
             if "base_momentum" not in defaults and "max_momentum" not in defaults:
                 self._momentum_defaults(self.policy.value)
+            if "pct_start" not in defaults:
+                self.pct_start.value = PCT_START.get(family(self.policy.value), 0.3)
         # step_size_up stays a quarter of total_steps until it is set by hand.
         self.step_size_follows = "step_size_up" not in defaults
         self.total_steps.observe(self._quarter_cycle, "value")
@@ -203,6 +221,15 @@ class ScheduleWidget(LRWidget):
         if policy == "constant":
             return constant(steps, self.lr.value)
         momenta = dict(base_momentum=self.base_momentum.value, max_momentum=self.max_momentum.value)
+        if policy == "fastai_one_cycle":  # moms = (max, base, max), as fastai's default
+            return fastai_one_cycle(
+                steps,
+                self.max_lr.value,
+                div=self.div.value,
+                div_final=self.div_final.value,
+                pct_start=self.pct_start.value,
+                moms=(self.max_momentum.value, self.base_momentum.value, self.max_momentum.value),
+            )
         if policy == "one_cycle":
             return one_cycle(
                 steps,
@@ -259,6 +286,8 @@ class ScheduleWidget(LRWidget):
         with self.quiet():
             if family(change["new"]) != family(change["old"]):
                 self._momentum_defaults(change["new"])
+                if family(change["new"]) in PCT_START:
+                    self.pct_start.value = PCT_START[family(change["new"])]
         self._show_controls()
         self._rebuild()
 

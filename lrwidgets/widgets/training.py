@@ -15,23 +15,30 @@ from typing import Any
 
 import ipywidgets
 import numpy as np
+import torch
+from torch import nn
 
 from ..core import Schedule
 from ..core.checks import check_choice, check_int
 from ..plots import draw_training, format_lr, update_training, validation_values
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import History, fit, steps_per_epoch
+from ..training.copies import private_copy
+from ..training.data import is_tensor_pair
 from ..training.loop import STOPPED_BY_CALLBACK
 from ..training.optimizers import OPTIMIZERS, make_optimizer
 from .base import LRWidget
 from .controls import STYLE, apply_defaults, log_slider, number_box, row, set_log_value
+from .range_test import CUSTOM
 from .runner import STOPPED
 from .schedule import ScheduleWidget
 
 
 def peak_lr(schedule: Schedule) -> float:
-    """The learning rate a schedule is built around: its ``max_lr`` (or a constant's ``lr``)."""
-    return schedule.params["max_lr"] if "max_lr" in schedule.params else schedule.params["lr"]
+    """The learning rate a schedule is built around: its ``max_lr`` (fastai's ``lr_max``, a
+    constant's ``lr``)."""
+    params = schedule.params
+    return next(params[key] for key in ("max_lr", "lr_max", "lr") if key in params)
 
 
 def format_number(x: float) -> str:
@@ -70,6 +77,13 @@ class TrainingWidget(LRWidget):
     must be epochs x steps per epoch), or None (constant learning rates only).
     With ``neighbours`` checked, the constant lr x 3 and / 3 are trained too.
 
+    Your own model instead of a built-in problem ("custom"): ``model=`` and ``data=``, with
+    ``loss_fn=`` or ``step_fn(model, batch) -> loss`` (dict batches), ``optimizer=`` and
+    ``val_data=`` as for ``fit``. Every run trains a private copy of the model and of the
+    optimizer (``private_copy``: its groups, hyper-parameters and state), so all runs start
+    from your model as it is and your objects are left as they were. ``batch_size`` shows only
+    for ``(X, y)`` data, the optimizer choice only without ``optimizer=``.
+
     Keyword arguments set the controls: ``optimizer_name``, ``batch_size``, ``lr``,
     ``neighbours``, ``seed``. After ``run()``: ``w.histories`` maps each run's name to its
     History, and ``w.table`` shows their last numbers. ``run()`` raises on bad settings (the
@@ -84,11 +98,28 @@ class TrainingWidget(LRWidget):
         *,
         schedule: ScheduleWidget | Schedule | None = None,
         epochs: int = 10,
+        model: nn.Module | None = None,
+        data: Any = None,
+        loss_fn: Any = None,
+        step_fn: Any = None,
+        optimizer: Any = None,
+        val_data: Any = None,
         backend: str | None = None,
         **defaults: Any,
     ) -> None:
         super().__init__()
-        check_choice("problem", problem, PROBLEMS)
+        if (model is None) != (data is None):
+            raise ValueError("a custom problem needs both model= and data=")
+        if model is None and (loss_fn, step_fn, optimizer, val_data) != (None,) * 4:
+            raise ValueError(
+                "loss_fn=, step_fn=, optimizer= and val_data= go with model= and data="
+            )
+        if loss_fn is not None and step_fn is not None:
+            raise ValueError("pass loss_fn or step_fn, not both: step_fn computes the loss itself")
+        if model is None:
+            check_choice("problem", problem, PROBLEMS)
+        self.model, self.data, self.val_data = model, data, val_data
+        self.loss_fn, self.step_fn, self.optimizer = loss_fn, step_fn, optimizer
         if schedule is not None and not isinstance(schedule, (ScheduleWidget, Schedule)):
             raise TypeError(
                 "schedule must be a ScheduleWidget, a Schedule or None, "
@@ -101,7 +132,10 @@ class TrainingWidget(LRWidget):
         self._setup_runner(self._train)
 
         self.problem = ipywidgets.Dropdown(
-            options=PROBLEMS, value=problem, description="problem", style=STYLE
+            options=([CUSTOM] if model is not None else []) + list(PROBLEMS),
+            value=CUSTOM if model is not None else problem,
+            description="problem",
+            style=STYLE,
         )
         self.optimizer_name = ipywidgets.Dropdown(
             options=OPTIMIZERS, value="sgd_momentum", description="optimizer", style=STYLE
@@ -116,7 +150,7 @@ class TrainingWidget(LRWidget):
         self.table = ipywidgets.HTML()
         self.axes = self.figure.subplots(2, 1)
 
-        self.batch_size.value = self._get_problem(problem).batch_size
+        self._show_what_applies()
         apply_defaults(self, defaults, self.CONTROLS)
         self.problem.observe(self._problem_changed, "value")
         for control in (self.epochs, self.batch_size):
@@ -156,11 +190,29 @@ class TrainingWidget(LRWidget):
             runs[f"constant {format_lr(lr / 3)} (/ 3)"] = lr / 3
         return runs
 
-    def _train(self) -> None:
+    def _task(self) -> tuple[Any, Any, Any, Any, str]:
+        """Training data, validation data, loss_fn, step_fn and the metric drawn below."""
+        if self.problem.value == CUSTOM:
+            return self.data, self.val_data, self.loss_fn, self.step_fn, "loss"
         problem = self._get_problem(self.problem.value)
-        per_run = self.epochs.value * steps_per_epoch(problem.train_data, self.batch_size.value)
-        runs = self.runs()
         metric = "accuracy" if problem.task == "classification" else "loss"
+        return problem.train_data, problem.val_data, problem.loss_fn, None, metric
+
+    def _fresh(self) -> tuple[nn.Module, torch.optim.Optimizer]:
+        """The model and optimizer of one run, all runs from the same start."""
+        if self.problem.value == CUSTOM:
+            model, optimizer = private_copy(self.model, self.optimizer)
+        else:
+            model = self._get_problem(self.problem.value).make_model(self.seed.value)
+            optimizer = None
+        if optimizer is None:
+            optimizer = make_optimizer(self.optimizer_name.value, model.parameters())
+        return model, optimizer
+
+    def _train(self) -> None:
+        data, val_data, loss_fn, step_fn, metric = self._task()
+        per_run = self.epochs.value * steps_per_epoch(data, self.batch_size.value)
+        runs = self.runs()
         self.runner.set_progress(0, per_run * len(runs))
         with self.draw_lock:
             for ax in self.axes:
@@ -172,15 +224,16 @@ class TrainingWidget(LRWidget):
         for i, (name, schedule) in enumerate(runs.items()):
             if self.runner.stop_requested:
                 break
-            model = problem.make_model(self.seed.value)
+            model, optimizer = self._fresh()
             history = fit(
                 model,
-                problem.train_data,
-                problem.loss_fn,
-                make_optimizer(self.optimizer_name.value, model.parameters()),
+                data,
+                loss_fn,
+                optimizer,
                 epochs=self.epochs.value,
                 schedule=schedule,
-                val_data=problem.val_data,
+                val_data=val_data,
+                step_fn=step_fn,
                 batch_size=self.batch_size.value,
                 seed=self.seed.value,
                 progress=False,
@@ -225,15 +278,26 @@ class TrainingWidget(LRWidget):
         return self._problems[name]
 
     def _problem_changed(self, change: dict) -> None:
-        self.batch_size.value = self._get_problem(change["new"]).batch_size
+        self._show_what_applies()
         self._sync_steps()
+
+    def _show_what_applies(self) -> None:
+        """A built-in problem brings its batch size; a custom DataLoader batches itself (no
+        batch_size box) and a custom optimizer leaves no optimizer to choose."""
+        custom = self.problem.value == CUSTOM
+        if not custom:
+            self.batch_size.value = self._get_problem(self.problem.value).batch_size
+        batched = custom and not is_tensor_pair(self.data)
+        self.batch_size.layout.display = "none" if batched else None
+        self.optimizer_name.layout.display = (
+            "none" if custom and self.optimizer is not None else None
+        )
 
     def _sync_steps(self, change: dict | None = None) -> None:
         """Show the steps per run; a linked ScheduleWidget gets exactly that many steps."""
-        problem = self._get_problem(self.problem.value)
         try:
             epochs = check_int("epochs", self.epochs.value, minimum=1)
-            per_epoch = steps_per_epoch(problem.train_data, self.batch_size.value)
+            per_epoch = steps_per_epoch(self._task()[0], self.batch_size.value)
         except (ValueError, TypeError) as error:
             self.message.show_error(error)
             return
