@@ -46,6 +46,19 @@ _EXPORTS = {
     "range_test_gap": "studies",
     "suggestion_spread": "studies",
     "train_at_lrs": "studies",
+    "Comparison": "studies",
+    "compare_schedules": "studies",
+    "budget_study": "studies",
+    "batch_size_study": "studies",
+    "optimizer_study": "studies",
+    "study_settings": "studies",
+    # drawing and widgets (matplotlib, ipywidgets)
+    "plot_grids": "plots",
+    "plot_curves": "plots",
+    "mark_lrs": "plots",
+    "RangeTestWidget": "widgets",
+    "ScheduleWidget": "widgets",
+    "TrainingWidget": "widgets",
 }
 
 __all__ = list(_EXPORTS)

@@ -7,20 +7,26 @@
   over the results of ``repeat_range_test``.
 - Why pick a learning rate below the minimum of the curve?  Draw the final loss after training
   at each lr (``train_at_lrs``) next to the range-test curve, and mark ``curve_minimum_lr``.
+- Which schedule trains better?  ``Comparison``: each training at its own best lr, over seeds.
+- Does the answer depend on the training budget?  ``budget_study``: the gaps and what each
+  rule costs, for several numbers of epochs.
+- Are the results batch-size or optimizer dependent?  ``batch_size_study``, ``optimizer_study``.
 
-No plotting here: these functions return numbers; the notebooks and widgets draw them.
+No plotting here: these functions return numbers; their ``plot`` methods call ``lrwidgets.plots``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from .core import SUGGESTION_METHODS, one_cycle, trim_curve
 from .core.checks import check_choice, check_int
@@ -29,8 +35,12 @@ from .training.data import held_out, resolve_device, steps_per_epoch
 from .training.ensemble import batching_obstacle, fit_ensemble
 from .training.fit import fit
 from .training.loop import evaluate
+from .training.optimizers import make_optimizer
 from .training.range_test import repeat_range_test
 from .training.result import RangeTestResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 TRAIN_SCHEDULES = ("constant", "one_cycle")
 METRICS = ("train_loss", "val_loss", "val_accuracy")
@@ -74,6 +84,41 @@ class TrainingGrid:
         metric = metric or self.default_metric
         values = np.where(self.diverged, np.nan, getattr(self, metric))
         return values.mean(axis=1)
+
+    def best(self, metric: str | None = None) -> float:
+        """The lr with the best score averaged over seeds (see ``best_lr``)."""
+        return best_lr(self, metric)
+
+    def at_best(self, metric: str | None = None) -> np.ndarray:
+        """The metric of every seed at ``best()``: one value per seed."""
+        metric = metric or self.default_metric
+        return getattr(self, metric)[int(np.argmin(self.score(metric).mean(axis=1)))].copy()
+
+    def score_at(self, lr: float, metric: str | None = None) -> np.ndarray:
+        """The score (lower is better, +inf when diverged) of every seed at the grid lr nearest
+        ``lr`` on a log scale; NaN for an ``lr`` outside the grid (it was not measured)."""
+        score = self.score(metric)
+        if not self.lrs.min() <= lr <= self.lrs.max():
+            return np.full(len(self.seeds), np.nan)
+        return score[int(np.argmin(np.abs(np.log(self.lrs / lr))))]
+
+    def plateau(self, margin: float = 0.1, metric: str | None = None) -> np.ndarray:
+        """The lrs that train almost as well as the best: mean score <= best + margin * |best|.
+
+        With the default val_loss and margin 0.1: the lrs whose validation loss, averaged over
+        seeds, is at most 10% above the best one's.
+        """
+        if not (isinstance(margin, (int, float)) and margin >= 0):
+            raise ValueError(f"margin must be a number >= 0, got {margin!r}")
+        mean = self.score(metric).mean(axis=1)
+        best = mean.min()
+        return self.lrs[mean <= best + margin * abs(best)]
+
+    def plot(self, ax: Axes | None = None, metric: str | None = None, **kwargs) -> Axes:
+        """Draw the metric against lr: see ``lrwidgets.plots.plot_grids``."""
+        from .plots import plot_grids
+
+        return plot_grids({f"{self.schedule}, {self.epochs} epochs": self}, ax, metric, **kwargs)
 
 
 def loss_on(model: nn.Module, batches: list, loss_fn) -> float:
@@ -316,17 +361,34 @@ class GapReport:
     grid: TrainingGrid = field(repr=False)
     gaps: dict[str, MethodGap]
 
+    def costs(self) -> dict[str, np.ndarray]:
+        """Per rule, what training at its suggestion costs, seed by seed: the score at the grid
+        lr nearest the suggestion minus the score at the grid's best lr (``grid.best()``), both
+        by ``metric`` for that seed. NaN where the suggestion lies outside the grid."""
+        best = self.grid.score(self.metric)[self.grid.lrs == self.grid.best(self.metric)][0]
+        seeds = range(len(self.seeds))
+        return {
+            name: np.array(
+                [self.grid.score_at(g.suggested[j], self.metric)[j] - best[j] for j in seeds]
+            )
+            for name, g in self.gaps.items()
+        }
+
     def __str__(self) -> str:
         lines = [
-            f"{'rule':14s} {'suggested':>10s} {'best':>10s} {'gap (decades)':>14s}",
+            f"{'rule':14s} {'suggested':>10s} {'best':>10s} {'gap (decades)':>14s} "
+            f"{'best/sugg.':>10s} {'cost':>8s}",
         ]
+        costs = self.costs()
         for name, g in self.gaps.items():
             lines.append(
-                f"{name:14s} {g.suggested_gmean:10.3g} {g.best_gmean:10.3g} {g.mean_gap:+14.2f}"
+                f"{name:14s} {g.suggested_gmean:10.3g} {g.best_gmean:10.3g} {g.mean_gap:+14.2f} "
+                f"{10**-g.mean_gap:10.2g} {np.nanmean(costs[name]):+8.3f}"
             )
         lines.append(
             f"(geometric means over seeds {list(self.seeds)}; best by {self.metric} after "
-            f"{self.grid.epochs} epochs with a {self.grid.schedule} schedule)"
+            f"{self.grid.epochs} epochs with a {self.grid.schedule} schedule; cost: the "
+            f"{self.metric} at the suggestion minus at the best lr, mean over seeds)"
         )
         return "\n".join(lines)
 
@@ -358,6 +420,8 @@ def range_test_gap(
     ``lrs`` (``train_at_lrs``). gap = log10(suggested / best), averaged over seeds.
     The grid sets the resolution: three lrs per decade by default, so gaps are in thirds.
     """
+    if metric is not None:
+        check_choice("metric", metric, METRICS)
     seeds = tuple(seeds)
     grid = train_at_lrs(
         problem,
@@ -368,11 +432,23 @@ def range_test_gap(
         optimizer_factory=optimizer_factory,
         device=device,
     )
-    metric = check_choice("metric", metric or grid.default_metric, METRICS)
-    results = repeat_range_test(
+    results = seeded_range_tests(problem, seeds, optimizer_factory, device, **range_test_kwargs)
+    return gap_report(results, grid, metric, beta)
+
+
+def seeded_range_tests(
+    problem: Problem,
+    seeds: Sequence[int],
+    optimizer_factory: OptimizerFactory | None = None,
+    device: str = "auto",
+    **range_test_kwargs,
+) -> list[RangeTestResult]:
+    """One range test per seed on ``problem`` (initial weights and batch order both follow the
+    seed, as in ``train_at_lrs``), with the problem's loss and batch size."""
+    return repeat_range_test(
         problem.make_model,
         problem.train_data,
-        seeds=seeds,
+        seeds=tuple(seeds),
         vary="both",
         optimizer_factory=optimizer_factory,
         loss_fn=problem.loss_fn,
@@ -381,13 +457,31 @@ def range_test_gap(
         progress=False,
         **range_test_kwargs,
     )
+
+
+def gap_report(
+    results: Sequence[RangeTestResult],
+    grid: TrainingGrid,
+    metric: str | None = None,
+    beta: float | None = None,
+) -> GapReport:
+    """The gaps between the suggestions of ``results`` (one range test per seed of ``grid``)
+    and each seed's best lr on ``grid``."""
+    if len(results) != len(grid.seeds):
+        raise ValueError(
+            f"results must hold one range test per seed of the grid ({len(grid.seeds)}), "
+            f"got {len(results)}"
+        )
+    metric = check_choice("metric", metric or grid.default_metric, METRICS)
     best = best_lr(grid, metric, per_seed=True)
     suggested = {name: suggestions_by_run(results, name, beta) for name in SUGGESTION_METHODS}
     suggested["curve minimum"] = np.array([curve_minimum_lr(r, beta) for r in results])
     gaps = {
         name: MethodGap(values, best, np.log10(values / best)) for name, values in suggested.items()
     }
-    return GapReport(seeds=seeds, metric=metric, range_tests=results, grid=grid, gaps=gaps)
+    return GapReport(
+        seeds=grid.seeds, metric=metric, range_tests=list(results), grid=grid, gaps=gaps
+    )
 
 
 def suggestions_by_run(
@@ -434,3 +528,273 @@ def suggestion_spread(
             log10_std=float(logs.std()),
         )
     return spreads
+
+
+# -- fair comparisons ----------------------------------------------------------------------------
+@dataclass
+class Comparison:
+    """Several trainings compared fairly: each at its own best lr, over the same seeds.
+
+    ``grids`` maps a name ("constant", "one_cycle", "full batch", ...) to a ``TrainingGrid``;
+    each is judged at its own ``best()`` lr by ``metric`` (default: the first grid's).
+    ``str(comparison)`` is a table: best lr, the metric there (mean and standard deviation over
+    seeds), the range of the seeds' own best lrs, and the plateau (lrs within ``margin``).
+    """
+
+    grids: dict[str, TrainingGrid]
+    metric: str | None = None
+    margin: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not self.grids:
+            raise ValueError("grids must hold at least one TrainingGrid, got none")
+        first = next(iter(self.grids.values()))
+        self.metric = check_choice("metric", self.metric or first.default_metric, METRICS)
+
+    def best(self, name: str) -> float:
+        return self.grids[name].best(self.metric)
+
+    def at_best(self, name: str) -> np.ndarray:
+        """The metric of every seed at the best lr of ``name``."""
+        return self.grids[name].at_best(self.metric)
+
+    def difference(self, a: str, b: str) -> tuple[float, float]:
+        """Mean and standard deviation over seeds of at_best(a) - at_best(b), seed by seed
+        (the same initial weights and batch order on both sides)."""
+        diff = self.at_best(a) - self.at_best(b)
+        return float(np.mean(diff)), float(np.std(diff))
+
+    def __str__(self) -> str:
+        lines = [
+            f"{'training':22s} {'best lr':>8s} {self.metric + ' there':>22s} "
+            f"{'seeds best lrs':>16s} {f'plateau ({self.margin:.0%})':>18s}"
+        ]
+        for name, grid in self.grids.items():
+            values = self.at_best(name)
+            own = best_lr(grid, self.metric, per_seed=True)
+            plateau = grid.plateau(self.margin, self.metric)
+            lines.append(
+                f"{name:22s} {self.best(name):8.3g} "
+                f"{np.mean(values):13.4f} ± {np.std(values):6.4f} "
+                f"{own.min():7.3g}..{own.max():<7.3g} {plateau.min():8.3g}..{plateau.max():<8.3g}"
+            )
+        seeds = next(iter(self.grids.values())).seeds
+        lines.append(f"(mean ± standard deviation over seeds {list(seeds)})")
+        return "\n".join(lines)
+
+    def plot(self, ax: Axes | None = None, **kwargs) -> Axes:
+        """Every grid's metric against lr, bests marked: see ``lrwidgets.plots.plot_grids``."""
+        from .plots import plot_grids
+
+        return plot_grids(self.grids, ax, self.metric, **kwargs)
+
+
+def compare_schedules(
+    problem: Problem,
+    lrs: Sequence[float] = DEFAULT_LRS,
+    *,
+    schedules: Sequence[str] = TRAIN_SCHEDULES,
+    epochs: int = 3,
+    seeds: Sequence[int] = (0, 1, 2),
+    metric: str | None = None,
+    progress: bool = True,
+    **train_kwargs,
+) -> Comparison:
+    """Train ``problem`` with each schedule at every lr of ``lrs`` and seed (``train_at_lrs``),
+    then compare the schedules each at its own best lr (``Comparison``)."""
+    for schedule in schedules:
+        check_choice("schedule", schedule, TRAIN_SCHEDULES)
+    grids = {
+        schedule: train_at_lrs(
+            problem, lrs, epochs=epochs, seeds=seeds, schedule=schedule, **train_kwargs
+        )
+        for schedule in tqdm(schedules, desc="schedules", disable=not progress)
+    }
+    return Comparison(grids, metric)
+
+
+# -- the training budget -------------------------------------------------------------------------
+@dataclass
+class BudgetStudy:
+    """The same range tests against the best lr of trainings of several lengths.
+
+    ``reports[epochs]`` is the ``GapReport`` for that budget (the range tests are shared);
+    ``steps[epochs]`` its number of optimizer steps, ``range_test_steps`` those of one range test.
+    """
+
+    reports: dict[int, GapReport]
+    steps: dict[int, int]
+    range_test_steps: int
+
+    @property
+    def range_tests(self) -> list[RangeTestResult]:
+        return next(iter(self.reports.values())).range_tests
+
+    def comparison(self, margin: float = 0.1) -> Comparison:
+        """The budgets side by side, each at its own best lr."""
+        grids = {f"{epochs} epochs": r.grid for epochs, r in self.reports.items()}
+        return Comparison(grids, next(iter(self.reports.values())).metric, margin)
+
+    def __str__(self) -> str:
+        parts = [
+            f"one range test: {self.range_test_steps} steps; training: "
+            + ", ".join(f"{e} epochs = {n} steps" for e, n in self.steps.items())
+        ]
+        parts += [f"\n-- {epochs} epochs --\n{report}" for epochs, report in self.reports.items()]
+        return "\n".join(parts)
+
+    def plot(self, ax: Axes | None = None, **kwargs) -> Axes:
+        return self.comparison().plot(ax, **kwargs)
+
+
+def budget_study(
+    problem: Problem,
+    epochs: Sequence[int] = (3, 10, 30),
+    *,
+    lrs: Sequence[float] = DEFAULT_LRS,
+    seeds: Sequence[int] = (0, 1, 2),
+    schedule: str = "one_cycle",
+    metric: str | None = None,
+    beta: float | None = None,
+    progress: bool = True,
+    **range_test_kwargs,
+) -> BudgetStudy:
+    """Does the gap between the suggestions and the best lr depend on how long one trains?
+
+    One range test per seed, then ``train_at_lrs`` for every number of ``epochs``, and a
+    ``GapReport`` (gaps and costs of every rule) per budget.
+    """
+    epochs = [check_int("epochs", e, minimum=1) for e in epochs]
+    if not epochs:
+        raise ValueError("epochs must hold at least one number of epochs, got none")
+    check_choice("schedule", schedule, TRAIN_SCHEDULES)
+    if metric is not None:
+        check_choice("metric", metric, METRICS)
+    results = seeded_range_tests(problem, seeds, **range_test_kwargs)
+    per_epoch = steps_per_epoch(problem.train_data, problem.batch_size)
+    reports = {}
+    for e in tqdm(epochs, desc="budgets", disable=not progress):
+        grid = train_at_lrs(problem, lrs, epochs=e, seeds=seeds, schedule=schedule)
+        reports[e] = gap_report(results, grid, metric, beta)
+    return BudgetStudy(
+        reports=reports,
+        steps={e: e * per_epoch for e in epochs},
+        range_test_steps=len(results[0].planned_lrs),
+    )
+
+
+# -- batch size and optimizer --------------------------------------------------------------------
+OPTIMIZER_CHOICES: dict[str, OptimizerFactory] = {
+    "SGD, momentum 0.9": lambda model: make_optimizer("sgd_momentum", model.parameters()),
+    "SGD, momentum 0": lambda model: make_optimizer("sgd", model.parameters()),
+    "Adam": lambda model: make_optimizer("adam", model.parameters()),
+}
+
+
+@dataclass
+class SettingStudy:
+    """Range tests and trainings under several settings (batch sizes, optimizers).
+
+    For every setting (by name): ``range_tests`` (one per seed) and ``grids`` (``train_at_lrs``
+    with the same problem, batch size and optimizer). Does the range test follow the best lr
+    when the setting changes?
+    """
+
+    range_tests: dict[str, list[RangeTestResult]]
+    grids: dict[str, TrainingGrid]
+    metric: str
+
+    def curve_minimum(self, name: str) -> float:
+        """The geometric mean over seeds of the curve minimum (``curve_minimum_lr``)."""
+        return geometric_mean(np.array([curve_minimum_lr(r) for r in self.range_tests[name]]))
+
+    def suggestion(self, name: str, method: str) -> float:
+        """The geometric mean over seeds of the suggestion by ``method``."""
+        return geometric_mean(suggestions_by_run(self.range_tests[name], method, None))
+
+    def best(self, name: str) -> float:
+        return self.grids[name].best(self.metric)
+
+    def comparison(self) -> Comparison:
+        return Comparison(self.grids, self.metric)
+
+    def __str__(self) -> str:
+        lines = [
+            f"{'setting':20s} {'curve min':>10s} {'valley':>8s} {'best lr':>8s} "
+            f"{'best/curve min':>15s} {self.metric + ' at best':>17s}"
+        ]
+        for name in self.grids:
+            values = self.grids[name].at_best(self.metric)
+            lines.append(
+                f"{name:20s} {self.curve_minimum(name):10.3g} "
+                f"{self.suggestion(name, 'valley'):8.3g} {self.best(name):8.3g} "
+                f"{self.best(name) / self.curve_minimum(name):15.2f} "
+                f"{np.mean(values):10.4f} ± {np.std(values):.4f}"
+            )
+        grid = next(iter(self.grids.values()))
+        lines.append(
+            f"(geometric means over seeds {list(grid.seeds)}; best lr after {grid.epochs} "
+            f"epochs, {grid.schedule} schedule)"
+        )
+        return "\n".join(lines)
+
+    def plot(self, axes: Sequence[Axes] | None = None) -> list[Axes]:
+        """Range-test curves (top) above the trainings (bottom): ``plots.plot_setting_study``."""
+        from .plots import plot_setting_study
+
+        return plot_setting_study(self, axes)
+
+
+def study_settings(
+    settings: Mapping[str, tuple[Problem, OptimizerFactory | None]],
+    lrs: Sequence[float] = DEFAULT_LRS,
+    *,
+    epochs: int = 3,
+    seeds: Sequence[int] = (0, 1, 2),
+    schedule: str = "constant",
+    metric: str | None = None,
+    progress: bool = True,
+    **range_test_kwargs,
+) -> SettingStudy:
+    """For every setting ``name -> (problem, optimizer_factory)``: range tests over ``seeds``
+    and ``train_at_lrs`` with the same problem and optimizer."""
+    if not settings:
+        raise ValueError("settings must hold at least one setting, got none")
+    check_choice("schedule", schedule, TRAIN_SCHEDULES)
+    if metric is not None:
+        check_choice("metric", metric, METRICS)
+    range_tests, grids = {}, {}
+    for name, (problem, factory) in tqdm(settings.items(), desc="settings", disable=not progress):
+        range_tests[name] = seeded_range_tests(problem, seeds, factory, **range_test_kwargs)
+        grids[name] = train_at_lrs(
+            problem,
+            lrs,
+            epochs=epochs,
+            seeds=seeds,
+            schedule=schedule,
+            optimizer_factory=factory,
+        )
+    first = next(iter(grids.values()))
+    return SettingStudy(range_tests, grids, metric or first.default_metric)
+
+
+def batch_size_study(
+    problem: Problem, batch_sizes: Sequence[int] = (16, 64, 256), **kwargs
+) -> SettingStudy:
+    """``study_settings`` over batch sizes: the same problem, SGD with momentum 0.9, the range
+    test and the training both with each batch size (same epochs, so more steps when smaller)."""
+    sizes = [check_int("batch_sizes", b, minimum=1) for b in batch_sizes]
+    settings = {f"batch {b}": (replace(problem, batch_size=b), None) for b in sizes}
+    return study_settings(settings, **kwargs)
+
+
+def optimizer_study(
+    problem: Problem, optimizers: Mapping[str, OptimizerFactory] | None = None, **kwargs
+) -> SettingStudy:
+    """``study_settings`` over optimizers (default ``OPTIMIZER_CHOICES``: SGD with momentum
+    0.9 and 0, Adam), each used for both the range test and the training."""
+    optimizers = OPTIMIZER_CHOICES if optimizers is None else optimizers
+    for name, factory in optimizers.items():
+        if not callable(factory):
+            raise TypeError(f"optimizers[{name!r}] must be callable (model -> optimizer)")
+    return study_settings({name: (problem, f) for name, f in optimizers.items()}, **kwargs)
