@@ -54,6 +54,7 @@ _EXPORTS = {
     "study_settings": "studies",
     # drawing and widgets (matplotlib, ipywidgets)
     "plot_grids": "plots",
+    "plot_training": "plots",
     "plot_curves": "plots",
     "mark_lrs": "plots",
     "RangeTestWidget": "widgets",
