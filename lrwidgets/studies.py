@@ -388,7 +388,8 @@ class GapReport:
         lines.append(
             f"(geometric means over seeds {list(self.seeds)}; best by {self.metric} after "
             f"{self.grid.epochs} epochs with a {self.grid.schedule} schedule; cost: the "
-            f"{self.metric} at the suggestion minus at the best lr, mean over seeds)"
+            f"{self.metric} at the suggestion minus at the best lr, mean over seeds, nan when "
+            "a suggestion lies outside the grid)"
         )
         return "\n".join(lines)
 
