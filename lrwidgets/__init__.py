@@ -52,6 +52,7 @@ _EXPORTS = {
     "batch_size_study": "studies",
     "optimizer_study": "studies",
     "study_settings": "studies",
+    "bias_and_variance": "studies",
     # drawing and widgets (matplotlib, ipywidgets)
     "plot_grids": "plots",
     "plot_training": "plots",
