@@ -383,7 +383,7 @@ class GapReport:
         for name, g in self.gaps.items():
             lines.append(
                 f"{name:14s} {g.suggested_gmean:10.3g} {g.best_gmean:10.3g} {g.mean_gap:+14.2f} "
-                f"{10**-g.mean_gap:10.2g} {np.nanmean(costs[name]):+8.3f}"
+                f"{10**-g.mean_gap:10.2g} {np.mean(costs[name]):+8.3f}"
             )
         lines.append(
             f"(geometric means over seeds {list(self.seeds)}; best by {self.metric} after "

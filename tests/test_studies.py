@@ -1,5 +1,7 @@
 """Studies: small settings, real properties (stability limits, spreads, determinism, shapes)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -7,10 +9,17 @@ import torch
 from lrwidgets.core import SUGGESTION_METHODS
 from lrwidgets.problems import get_problem
 from lrwidgets.studies import (
+    OPTIMIZER_CHOICES,
+    Comparison,
     TrainingGrid,
+    batch_size_study,
     best_lr,
+    bias_and_variance,
+    budget_study,
     curve_minimum_lr,
+    optimizer_study,
     range_test_gap,
+    study_settings,
     suggestion_spread,
     train_at_lrs,
 )
@@ -185,3 +194,160 @@ def test_bad_metric_and_empty_results():
         best_lr(grid, "accuracy")
     with pytest.raises(ValueError, match="results"):
         suggestion_spread([])
+
+
+# -- comparisons, budgets, settings --------------------------------------------------------------
+def test_grid_at_best_score_at_and_plateau_by_hand():
+    val = np.array([[0.50, 0.70], [0.20, 0.24], [0.21, 0.30]])
+    grid = hand_grid(train_loss=np.ones((3, 2)), val_loss=val)
+    grid.default_metric = "val_loss"
+    assert grid.best() == 0.1  # means 0.6, 0.22, 0.255
+    assert list(grid.at_best()) == [0.20, 0.24]
+    assert list(grid.score_at(0.09)) == [0.20, 0.24]  # nearest on a log scale
+    assert list(grid.score_at(0.02)) == [0.50, 0.70]  # 2x from 0.01, 5x from 0.1
+    assert np.isnan(grid.score_at(20.0)).all()  # outside the grid: not measured
+    assert list(grid.plateau(0.10)) == [0.1]  # 0.255 > 0.22 * 1.1
+    assert list(grid.plateau(0.20)) == [0.1, 1.0]  # 0.255 <= 0.264
+    with pytest.raises(ValueError, match="margin"):
+        grid.plateau(-0.1)
+
+
+def test_comparison_is_each_side_at_its_own_best():
+    a = hand_grid(train_loss=np.array([[0.5, 0.6], [0.2, 0.3], [0.9, 0.9]]))
+    b = hand_grid(train_loss=np.array([[0.9, 0.9], [0.4, 0.4], [0.1, 0.4]]))
+    comparison = Comparison({"a": a, "b": b}, "train_loss")
+    assert comparison.best("a") == 0.1
+    assert comparison.best("b") == 1.0  # mean 0.25 beats 0.4
+    mean, std = comparison.difference("a", "b")
+    assert mean == pytest.approx(np.mean([0.2 - 0.1, 0.3 - 0.4]))
+    assert std == pytest.approx(np.std([0.1, -0.1]))
+    table = str(comparison)
+    assert "best lr" in table and "plateau" in table
+    with pytest.raises(ValueError, match="grids"):
+        Comparison({})
+
+
+def test_costs_are_the_loss_at_the_suggestion_minus_at_the_best(bowl):
+    lrs = np.logspace(-2, 1, 7)
+    report = range_test_gap(bowl, seeds=(0, 1), lrs=lrs, epochs=2, num_iter=60)
+    score = report.grid.score(report.metric)
+    best_row = int(np.argmin(score.mean(axis=1)))
+    for name, cost in report.costs().items():
+        for j, lr in enumerate(report.gaps[name].suggested):
+            if not lrs[0] <= lr <= lrs[-1]:
+                assert np.isnan(cost[j])
+                continue
+            nearest = int(np.argmin(np.abs(np.log10(lrs) - np.log10(lr))))
+            assert cost[j] == pytest.approx(score[nearest, j] - score[best_row, j])
+    assert report.costs()  # one entry per rule
+    assert "cost" in str(report)
+
+
+def test_budget_study_shares_the_range_tests_and_counts_steps(bowl):
+    lrs = np.logspace(-2, 0.5, 5)
+    study = budget_study(bowl, (1, 2), lrs=lrs, seeds=(0, 1), num_iter=40, progress=False)
+    assert study.steps == {1: 4, 2: 8}  # 256 examples / batch 64 = 4 steps per epoch
+    assert study.range_test_steps == 40
+    curves = [r.losses for r in study.reports[1].range_tests]
+    for a, b in zip(curves, [r.losses for r in study.reports[2].range_tests], strict=True):
+        assert np.array_equal(a, b)
+    # each budget's grid is exactly train_at_lrs with that many epochs
+    reference = train_at_lrs(bowl, lrs, epochs=2, seeds=(0, 1), schedule="one_cycle")
+    assert np.array_equal(study.reports[2].grid.val_loss, reference.val_loss)
+    assert "2 epochs = 8 steps" in str(study)
+    with pytest.raises(ValueError, match="epochs"):
+        budget_study(bowl, (0,), lrs=lrs, progress=False)
+
+
+def test_settings_are_plain_range_tests_and_trainings(bowl):
+    """study_settings = repeat_range_test + train_at_lrs with the setting's problem and
+    optimizer, nothing more: compared with those calls written out."""
+    lrs = [0.05, 0.5]
+    small = replace(bowl, batch_size=16)
+    study = batch_size_study(
+        bowl, (16,), lrs=lrs, epochs=1, seeds=(0, 1), num_iter=30, progress=False
+    )
+    assert list(study.grids) == ["batch 16"]
+    reference = train_at_lrs(small, lrs, epochs=1, seeds=(0, 1))
+    assert np.array_equal(study.grids["batch 16"].train_loss, reference.train_loss)
+    for seed, result in zip((0, 1), study.range_tests["batch 16"], strict=True):
+        expected = range_test(
+            small.make_model(seed),
+            small.train_data,
+            small.loss_fn,
+            batch_size=16,
+            num_iter=30,
+            seed=seed,
+            progress=False,
+        )
+        assert np.array_equal(result.losses, expected.losses)
+    minima = [curve_minimum_lr(r) for r in study.range_tests["batch 16"]]
+    assert study.curve_minimum("batch 16") == pytest.approx(np.sqrt(minima[0] * minima[1]))
+    assert study.best("batch 16") == best_lr(reference, "val_loss")
+    assert "batch 16" in str(study)
+
+
+def test_optimizer_choices_and_study(bowl):
+    model = torch.nn.Linear(3, 1)
+    built = {name: factory(model) for name, factory in OPTIMIZER_CHOICES.items()}
+    assert built["SGD, momentum 0.9"].defaults["momentum"] == 0.9
+    assert built["SGD, momentum 0"].defaults["momentum"] == 0.0
+    assert isinstance(built["Adam"], torch.optim.Adam)
+    study = optimizer_study(
+        bowl,
+        {"plain": plain_sgd},
+        lrs=[0.1, 1.0],
+        epochs=1,
+        seeds=(0,),
+        num_iter=30,
+        progress=False,
+    )
+    reference = train_at_lrs(bowl, [0.1, 1.0], epochs=1, optimizer_factory=plain_sgd)
+    assert np.array_equal(study.grids["plain"].train_loss, reference.train_loss)
+    with pytest.raises(TypeError, match="optimizers"):
+        optimizer_study(bowl, {"bad": 3}, progress=False)
+    with pytest.raises(ValueError, match="settings"):
+        study_settings({}, progress=False)
+    with pytest.raises(ValueError, match="batch_sizes"):
+        batch_size_study(bowl, (0,), progress=False)
+
+
+def test_batch_size_moves_the_best_lr_on_the_bowl():
+    """The gradient-noise floor: with a larger batch (less noise per step) the best constant lr
+    over the same number of steps is at least as large."""
+    bowl = get_problem("quadratic", n=256, condition=10.0)
+    lrs = np.logspace(-2, 0, 9)
+    study = study_settings(
+        {
+            "batch 8": (replace(bowl, batch_size=8), None),
+            "full batch": (replace(bowl, batch_size=256), None),
+        },
+        lrs,
+        epochs=1,
+        seeds=(0, 1),
+        metric="train_loss",
+        num_iter=30,
+        progress=False,
+    )
+    assert study.best("full batch") > study.best("batch 8")
+
+
+def test_bias_and_variance_formulas(spirals):
+    results = repeat_range_test(
+        spirals.make_model,
+        spirals.train_data,
+        seeds=range(6),
+        loss_fn=spirals.loss_fn,
+        progress=False,
+    )
+    report = bias_and_variance(results, best=0.1, pool=3)
+    for rule, bias in report.bias.items():
+        logs = np.log10([r.suggestion(rule) for r in results])
+        assert report.single_std[rule] == pytest.approx(logs.std())
+        assert report.pooled_std[rule] == pytest.approx(np.std([logs[:3].mean(), logs[3:].mean()]))
+        assert bias == pytest.approx(logs.mean() + 1.0)
+    assert "bias" in str(report)
+    with pytest.raises(ValueError, match="pool"):
+        bias_and_variance(results, best=0.1, pool=4)
+    with pytest.raises(ValueError, match="best"):
+        bias_and_variance(results, best=0.0)
