@@ -276,3 +276,49 @@ def test_the_training_legend_lists_only_runs_that_trained():
     legend = val_ax.get_legend().get_window_extent()
     assert legend.y1 < val_ax.get_window_extent().y0  # under the curves, not on them
     assert legend.y0 >= 0
+
+
+# -- study results -------------------------------------------------------------------------------
+def study_grid(train_loss: np.ndarray):
+    from lrwidgets.studies import TrainingGrid
+
+    n_lrs, n_seeds = train_loss.shape
+    nan = np.full(train_loss.shape, np.nan)
+    return TrainingGrid(
+        lrs=np.logspace(-2, 0, n_lrs),
+        seeds=tuple(range(n_seeds)),
+        schedule="constant",
+        epochs=1,
+        train_loss=train_loss,
+        val_loss=nan,
+        val_accuracy=nan,
+        initial_loss=np.full(n_seeds, 1.0),
+        diverged=~np.isfinite(train_loss) | (train_loss > 1.0),
+    )
+
+
+def test_plot_grids_draws_the_mean_over_seeds_and_marks_each_best():
+    a = study_grid(np.array([[0.5, 0.7], [0.2, 0.4], [0.35, 0.35]]))
+    b = study_grid(np.array([[0.9, 0.8], [0.6, 0.6], [np.nan, 0.1]]))
+    ax = plots.plot_grids({"a": a, "b": b}, metric="train_loss", baseline=0.1)
+    line_a, line_b = by_gid(ax, "grid-a"), by_gid(ax, "grid-b")
+    assert np.allclose(line_a.get_ydata(), [0.5, 0.2, 0.25])  # mean - baseline
+    assert np.isnan(line_b.get_ydata()[2])  # a diverged seed leaves a gap
+    assert legend_texts(ax) == ["a (best 0.1)", "b (best 0.1)"]
+    assert ax.get_xscale() == "log"
+    plt.close(ax.figure)
+
+
+def test_plot_curves_one_colour_per_group_and_limits_from_the_smoothed_curves():
+    runs = {"first": [curve(), curve(n=80)], "second": [curve(stop=50)]}
+    ax = plots.plot_curves(runs)
+    assert len(ax.lines) == 3
+    colours = [line.get_color() for line in ax.lines]
+    assert colours[0] == colours[1] != colours[2]
+    assert legend_texts(ax) == ["first", "second"]
+    low, high = ax.get_ylim()
+    smoothed = np.concatenate([r.smoothed() for rs in runs.values() for r in rs])
+    assert low <= np.nanmin(smoothed)
+    plots.mark_lrs(ax, {"here": 0.01, "there": 0.1})
+    assert legend_texts(ax)[-2:] == ["here", "there"]
+    plt.close(ax.figure)
