@@ -617,12 +617,16 @@ def plot_grids(
 
 
 def mark_lrs(ax: Axes, lrs: Mapping[str, float], legend: bool = True) -> None:
-    """Vertical lines at the named learning rates, each in its own colour and style."""
-    colors = (OKABE_ITO["vermillion"], OKABE_ITO["bluish_green"], OKABE_ITO["reddish_purple"])
-    colors += (OKABE_ITO["orange"], OKABE_ITO["sky_blue"], GREY)
+    """Vertical lines at the named learning rates, each in its own line style.
+
+    A suggestion rule's line takes the colour of its marker in ``plot_range_test``; other
+    lines are black or grey, apart from the coloured data lines.
+    """
+    neutral = (OKABE_ITO["black"], GREY)
     for i, (name, lr) in enumerate(lrs.items()):
+        color = SUGGESTION_STYLE.get(name, {}).get("color", neutral[i % len(neutral)])
         style = GRID_STYLES[(i + 1) % len(GRID_STYLES)]
-        ax.axvline(lr, color=colors[i % len(colors)], ls=style, lw=1.8, label=name)
+        ax.axvline(lr, color=color, ls=style, lw=1.8, label=name)
     if legend:
         ax.legend(loc="best", fontsize="small")
 
