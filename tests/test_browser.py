@@ -300,7 +300,7 @@ def test_training_notebook(lab, browser):
         # follow, without running anything.
         code_before, lr_before = code.input_value(), slider_value(constant_lr)
         before = settled_canvas_png(page, within=schedule)
-        select_widget_option(page, "suggestion", "valley", within=range_test)  # from steep
+        select_widget_option(page, "suggestion", "valley", within=range_test)  # from minimum
         busy = nb.kernel_busy
         code_moved = lambda: code.input_value() != code_before  # noqa: E731
         wait_until(code_moved, REACT_TIMEOUT, message="the code to follow", busy=busy)
