@@ -1,7 +1,8 @@
 """Rules that turn a range-test curve into one suggested learning rate.
 
 None of them is the best learning rate for a full training run; the notebooks measure the gap
-(on digits, fastai's default ``valley`` lands 10-35x below the best constant or one-cycle rate).
+(on digits, fastai's default ``valley`` lands more than ten times below the best constant or
+one-cycle rate: notebook 05 prints the factor for each training budget).
 
 Every rule has one signature, ``rule(lrs, losses) -> lr``, takes the part of the (usually
 smoothed) curve that ``trim_curve`` kept, and is looked up by name in ``SUGGESTION_RULES``:

@@ -69,10 +69,10 @@ class RangeTestWidget(LRWidget):
     the current smoothing and trimming; ``skip_start`` follows num_iter // 10 and ``skip_end``
     is 5, as fastai's ``lr_find``) and ``w.suggested_lr`` (the chosen method's; observable, e.g.
     by a ScheduleWidget). The suggestion pre-selected is "valley", fastai's default; the course
-    measures it 10-35x below the best lr on digits (notebook 05). A curve that never falls
-    clearly says so above the plot and in the summary. ``w.run()`` runs synchronously and
-    raises on bad settings (the message also shows in the widget); the Run button runs in the
-    background and only shows it.
+    measures it more than ten times below the best lr on digits (notebook 05). A curve that
+    never falls clearly says so above the plot and in the summary. ``w.run()`` runs
+    synchronously and raises on bad settings (the message also shows in the widget); the Run
+    button runs in the background and only shows it.
 
     ``w.pin(label=None)`` (the Pin button) keeps the current curve on the plot; by default its
     legend names the settings that differ between the pinned runs and the current one (batch
