@@ -51,6 +51,11 @@ def fit_at(model, train, **kwargs):
             TypeError,
             r"pass the tuple \(X, y\), not the list \[X, y\]",
         ),
+        (
+            lambda: ([a.numpy() for a in data()], {}),
+            TypeError,
+            r"one array of shape \(32, 3\); .* not the list \[X, y\]",
+        ),
     ],
 )
 def test_checked_before_the_first_step(run, data_and_kwargs, error, match):

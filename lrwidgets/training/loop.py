@@ -29,6 +29,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -133,9 +134,9 @@ def resolve_loss(loss_fn: LossFn | None, step_fn: StepFn | None, first_batch: An
     """The loss function to use, judged from the first batch (None when step_fn computes it)."""
     if step_fn is not None:
         return None
-    if isinstance(first_batch, torch.Tensor):
+    if isinstance(first_batch, (torch.Tensor, np.ndarray)):
         raise TypeError(
-            "batches must be (inputs, targets) pairs, got a batch that is one tensor of shape "
+            "batches must be (inputs, targets) pairs, got a batch that is one array of shape "
             f"{tuple(first_batch.shape)}; for data in memory pass the tuple (X, y), not the "
             "list [X, y] (a list is read as a list of batches)"
         )
