@@ -18,6 +18,7 @@ No plotting here: these functions return numbers; their ``plot`` methods call ``
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -28,7 +29,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .core import SUGGESTION_METHODS, one_cycle, trim_curve
+from .core import SUGGESTION_METHODS, UnreliableCurveWarning, one_cycle, trim_curve
 from .core.checks import check_choice, check_int
 from .problems import Problem
 from .training.data import held_out, resolve_device, steps_per_epoch
@@ -488,8 +489,20 @@ def gap_report(
 def suggestions_by_run(
     results: Sequence[RangeTestResult], method: str, beta: float | None
 ) -> np.ndarray:
-    """Each result's suggestion by ``method``, NaN where that rule had no answer."""
-    return np.array([r.suggestions(beta).get(method, np.nan) for r in results])
+    """Each result's suggestion by ``method``, NaN where that rule had no answer.
+
+    One ``UnreliableCurveWarning`` counts the curves that never fall clearly, instead of one
+    warning per curve.
+    """
+    flat = sum(r.unreliable(beta) is not None for r in results)
+    if flat:
+        warnings.warn(
+            f"{flat} of {len(results)} range tests never fall clearly below their start: "
+            "their suggestions are unreliable (RangeTestResult.unreliable() says why)",
+            UnreliableCurveWarning,
+            stacklevel=2,
+        )
+    return np.array([r.suggestions(beta, warn=False).get(method, np.nan) for r in results])
 
 
 @dataclass

@@ -351,3 +351,23 @@ def test_bias_and_variance_formulas(spirals):
         bias_and_variance(results, best=0.1, pool=4)
     with pytest.raises(ValueError, match="best"):
         bias_and_variance(results, best=0.0)
+
+
+def test_a_study_counts_its_flat_curves_in_one_warning_instead_of_one_per_curve():
+    from lrwidgets.core import UnreliableCurveWarning, lr_sweep
+    from lrwidgets.studies import suggestions_by_run
+    from lrwidgets.training import RangeTestResult
+
+    lrs = lr_sweep(1e-5, 1.0, 100)
+    noise = np.random.default_rng(0).normal(0, 0.05, size=(3, 100))
+    falling = np.linspace(2.0, 0.5, 100)
+    curves = [2.0 + noise[0], 2.0 + noise[1], falling + noise[2]]  # two flat, one that falls
+    results = [RangeTestResult(lrs=lrs, losses=c, planned_lrs=lrs) for c in curves]
+    assert [r.unreliable() is not None for r in results] == [True, True, False]
+    with pytest.warns(UnreliableCurveWarning) as caught:
+        found = suggestions_by_run(results, "minimum", None)
+    assert [str(w.message)[:48] for w in caught] == [
+        "2 of 3 range tests never fall clearly below thei"
+    ]
+    expected = [r.suggestions(warn=False)["minimum"] for r in results]
+    np.testing.assert_array_equal(found, expected)
