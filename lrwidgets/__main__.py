@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .core import SWEEP_MODES, constant, cyclic, fastai_one_cycle, one_cycle
 from .core.checks import check_int
+from .core.defaults import BETA, DIVERGE_TH, END_LR, NUM_ITER, OPTIMIZER, START_LR, SWEEP_MODE
 from .core.schedules import ANNEAL_STRATEGIES, CYCLIC_MODES, quarter_cycle
 from .problems import LOCAL_PROBLEMS, PROBLEMS, get_problem
 from .training import OPTIMIZERS, make_optimizer, range_test
@@ -156,16 +157,16 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
     test.add_argument(
         "--path", help="folder with MNIST-format files, for mnist-mlp and mnist-cnn (no download)"
     )
-    test.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd_momentum", help="optimizer")
-    test.add_argument("--mode", choices=SWEEP_MODES, default="exp", help="how the lr grows")
-    test.add_argument("--start-lr", type=float, default=1e-7, help="first learning rate")
-    test.add_argument("--end-lr", type=float, default=10.0, help="last learning rate")
-    test.add_argument("--num-iter", type=int, default=100, help="steps (one lr each)")
-    test.add_argument("--beta", type=float, default=0.98, help="EWMA smoothing of the loss")
+    test.add_argument("--optimizer", choices=OPTIMIZERS, default=OPTIMIZER, help="optimizer")
+    test.add_argument("--mode", choices=SWEEP_MODES, default=SWEEP_MODE, help="how the lr grows")
+    test.add_argument("--start-lr", type=float, default=START_LR, help="first learning rate")
+    test.add_argument("--end-lr", type=float, default=END_LR, help="last learning rate")
+    test.add_argument("--num-iter", type=int, default=NUM_ITER, help="steps (one lr each)")
+    test.add_argument("--beta", type=float, default=BETA, help="EWMA smoothing of the loss")
     test.add_argument(
         "--diverge-th",
         type=float,
-        default=4.0,
+        default=DIVERGE_TH,
         help="stop when the smoothed loss passes this many times its best",
     )
     test.add_argument(

@@ -2,7 +2,7 @@
 
 Reading order: sweep.py (the lrs) -> smoothing.py (the EWMA) -> divergence.py (when to stop) ->
 suggest.py (which lr to pick) -> reliability.py (when not to trust it) -> schedules.py (how to
-train with it). checks.py holds the argument checks they share.
+train with it). checks.py holds the argument checks they share, defaults.py every default.
 """
 
 from .divergence import check_diverge_th, divergence_limit, divergence_reason

@@ -25,6 +25,7 @@ from .checks import (
     check_positive,
     check_steps,
 )
+from .defaults import CYCLIC_MOMENTA, FASTAI_MOMS, ONE_CYCLE_MOMENTA
 
 ANNEAL_STRATEGIES = ("cos", "linear")
 CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
@@ -109,8 +110,8 @@ def one_cycle(
     div_factor: float = 25.0,
     final_div_factor: float = 1e4,
     three_phase: bool = False,
-    base_momentum: float = 0.85,
-    max_momentum: float = 0.95,
+    base_momentum: float = ONE_CYCLE_MOMENTA[0],
+    max_momentum: float = ONE_CYCLE_MOMENTA[1],
 ) -> Schedule:
     """The one-cycle schedule, as ``OneCycleLR`` computes it (with ``cycle_momentum=True``).
 
@@ -226,8 +227,8 @@ def cyclic(
     step_size_down: int | None = None,
     mode: str = "triangular",
     gamma: float = 1.0,
-    base_momentum: float = 0.8,
-    max_momentum: float = 0.9,
+    base_momentum: float = CYCLIC_MOMENTA[0],
+    max_momentum: float = CYCLIC_MOMENTA[1],
 ) -> Schedule:
     """Smith's cyclical learning rates, as ``CyclicLR`` (with ``cycle_momentum=True``).
 
@@ -339,7 +340,7 @@ def fastai_one_cycle(
     div: float = 25.0,
     div_final: float = 1e5,
     pct_start: float = 0.25,
-    moms: tuple[float, float, float] = (0.95, 0.85, 0.95),
+    moms: tuple[float, float, float] = FASTAI_MOMS,
 ) -> Schedule:
     """fastai's ``Learner.fit_one_cycle`` schedule (``combined_cos`` run by ``ParamScheduler``).
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .checks import check_beta, check_bool
+from .defaults import BETA
 
 
 def _as_1d(values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -39,7 +40,7 @@ class EWMA:
     (2.0, 3.3333333333333335)
     """
 
-    def __init__(self, beta: float = 0.98, debias: bool = True) -> None:
+    def __init__(self, beta: float = BETA, debias: bool = True) -> None:
         self.beta = check_beta("beta", beta)
         self.debias = check_bool("debias", debias)
         self.avg = 0.0
@@ -53,7 +54,7 @@ class EWMA:
 
 
 def ewma(
-    values: Sequence[float] | np.ndarray, beta: float = 0.98, debias: bool = True
+    values: Sequence[float] | np.ndarray, beta: float = BETA, debias: bool = True
 ) -> np.ndarray:
     """Exponentially weighted moving average of ``values``.
 
@@ -72,7 +73,7 @@ def ewma(
     return np.array([smoother.update(value) for value in _as_1d(values)])
 
 
-def ewma_seeded(values: Sequence[float] | np.ndarray, beta: float = 0.98) -> np.ndarray:
+def ewma_seeded(values: Sequence[float] | np.ndarray, beta: float = BETA) -> np.ndarray:
     """torch-lr-finder's smoothing: s_1 = x_1,  s_t = beta * s_{t-1} + (1 - beta) * x_t."""
     x = _as_1d(values)
     beta = check_beta("beta", beta)

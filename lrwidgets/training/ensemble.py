@@ -37,6 +37,7 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 from ..core import Schedule
+from ..core.defaults import SGD_MOMENTUM
 from .data import Batches, as_batches, held_out, is_tensor_pair, peek, resolve_device
 from .fit import check_schedule
 from .loop import LossFn, is_class_labels, resolve_loss
@@ -138,7 +139,7 @@ def update_rule(optimizer: torch.optim.Optimizer | None, model: nn.Module) -> Up
     groups, a group that is not all of the model's trainable parameters, or amsgrad.
     """
     if optimizer is None:
-        return SGDRule(momentum=0.9)
+        return SGDRule(momentum=SGD_MOMENTUM)
     kind = type(optimizer)
     if kind not in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW):
         raise ValueError(f"the batched grid knows SGD, Adam and AdamW, not {kind.__name__}")

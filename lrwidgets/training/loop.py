@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from ..core.checks import check_bool, check_int
+from ..core.defaults import OPTIMIZER
 from .optimizers import make_optimizer
 from .state import move_optimizer_state
 
@@ -116,7 +117,7 @@ def place(
     state moved along) or a new default one starting at ``lr``."""
     model.to(device)
     if optimizer is None:
-        return make_optimizer("sgd_momentum", model.parameters(), lr)
+        return make_optimizer(OPTIMIZER, model.parameters(), lr)
     move_optimizer_state(optimizer)
     return optimizer
 

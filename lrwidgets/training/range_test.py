@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from ..core import EWMA, check_diverge_th, divergence_reason, lr_sweep
 from ..core.checks import check_beta, check_choice, check_int, check_positive
+from ..core.defaults import BETA, DIVERGE_TH, END_LR, NUM_ITER, START_LR, SWEEP_MODE
 from .data import as_batches, forever, held_out, in_groups, peek
 from .distributed import any_rank, mean_over_ranks, rank, training_device
 from .groups import lr_ratios, set_group_lrs
@@ -67,12 +68,12 @@ def range_test(
     loss_fn: LossFn | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     *,
-    start_lr: float = 1e-7,
-    end_lr: float = 10.0,
-    num_iter: int = 100,
-    mode: str = "exp",
-    beta: float = 0.98,
-    diverge_th: float = 4.0,
+    start_lr: float = START_LR,
+    end_lr: float = END_LR,
+    num_iter: int = NUM_ITER,
+    mode: str = SWEEP_MODE,
+    beta: float = BETA,
+    diverge_th: float = DIVERGE_TH,
     val_data: Any = None,
     batch_size: int = 64,
     device: str | torch.device = "auto",

@@ -27,6 +27,7 @@ from ..core import (
     unreliable_reason,
 )
 from ..core.checks import check_beta, check_choice
+from ..core.defaults import BETA, DIVERGE_TH, SWEEP_MODE
 
 if TYPE_CHECKING:
     import torch
@@ -62,9 +63,9 @@ class RangeTestResult:
     lrs: np.ndarray = field(repr=False)
     losses: np.ndarray = field(repr=False)
     planned_lrs: np.ndarray = field(repr=False)
-    mode: str = "exp"
-    beta: float = 0.98
-    diverge_th: float = 4.0
+    mode: str = SWEEP_MODE
+    beta: float = BETA
+    diverge_th: float = DIVERGE_TH
     stopped_early: bool = False
     stop_reason: str | None = None
     val_losses: np.ndarray | None = field(default=None, repr=False)

@@ -21,6 +21,7 @@ from torch import nn
 
 from ..core import SUGGESTION_METHODS, SWEEP_MODES, lr_sweep
 from ..core.checks import check_beta, check_choice, check_int
+from ..core.defaults import BETA, DIVERGE_TH, END_LR, NUM_ITER, OPTIMIZER, SKIP_END, START_LR
 from ..plots import draw_range_test, format_lr, update_range_test
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import RangeTestResult, range_test
@@ -149,19 +150,19 @@ class RangeTestWidget(LRWidget):
         choices = ([CUSTOM] if model is not None else []) + list(PROBLEMS)
         self.problem = ipywidgets.Dropdown(options=choices, description="problem", style=STYLE)
         self.optimizer_name = ipywidgets.Dropdown(
-            options=OPTIMIZERS, value="sgd_momentum", description="optimizer", style=STYLE
+            options=OPTIMIZERS, value=OPTIMIZER, description="optimizer", style=STYLE
         )
         self.mode = toggle("mode", SWEEP_MODES)
-        self.start_lr = log_slider("start_lr", 1e-7)
-        self.end_lr = log_slider("end_lr", 10.0)
-        self.num_iter = number_box(ipywidgets.IntText, "num_iter", 100)
+        self.start_lr = log_slider("start_lr", START_LR)
+        self.end_lr = log_slider("end_lr", END_LR)
+        self.num_iter = number_box(ipywidgets.IntText, "num_iter", NUM_ITER)
         self.batch_size = number_box(ipywidgets.IntText, "batch_size", 64)
-        self.diverge_th = number_box(ipywidgets.FloatText, "diverge_th", 4.0)
+        self.diverge_th = number_box(ipywidgets.FloatText, "diverge_th", DIVERGE_TH)
         self.seed = number_box(ipywidgets.IntText, "seed", 0)
         self.accumulation_steps = number_box(ipywidgets.IntText, "accumulation_steps", 1)
         self.clip_grad_norm = number_box(ipywidgets.FloatText, "clip_grad_norm", 0.0)
         self.beta = checked_slider(
-            "beta", 0.98, 0.0, 0.999, check_beta, step=0.001, readout_format=".3f"
+            "beta", BETA, 0.0, 0.999, check_beta, step=0.001, readout_format=".3f"
         )
         # Live while dragging with ipympl (a few ms a change); on release for the PNG fallback.
         self.beta.continuous_update = self.view.backend == "ipympl"
@@ -169,8 +170,8 @@ class RangeTestWidget(LRWidget):
         self.show_raw = ipywidgets.Checkbox(True, description="raw loss")
         self.show_smoothed = ipywidgets.Checkbox(True, description="smoothed loss")
         self.show_conventions = ipywidgets.Checkbox(False, description="all 3 EWMA conventions")
-        self.skip_start = number_box(ipywidgets.IntText, "skip_start", 10)
-        self.skip_end = number_box(ipywidgets.IntText, "skip_end", 5)
+        self.skip_start = number_box(ipywidgets.IntText, "skip_start", NUM_ITER // 10)
+        self.skip_end = number_box(ipywidgets.IntText, "skip_end", SKIP_END)
         self.suggestion_method = ipywidgets.Dropdown(
             options=SUGGESTION_METHODS, value="valley", description="suggestion", style=STYLE
         )

@@ -15,6 +15,7 @@ import traitlets
 
 from ..core import SUGGESTION_METHODS, Schedule, constant, cyclic, fastai_one_cycle, one_cycle
 from ..core.checks import check_beta, check_choice, check_int, check_open_unit
+from ..core.defaults import CYCLIC_MOMENTA, FASTAI_MOMS, ONE_CYCLE_MOMENTA
 from ..core.schedules import ANNEAL_STRATEGIES, quarter_cycle
 from ..plots import clear_schedule, draw_schedule, update_schedule
 from ..training import RangeTestResult
@@ -41,8 +42,12 @@ POLICIES = (
     ("cyclic: exp_range", "exp_range"),
     ("constant", "constant"),
 )
-# PyTorch's momentum defaults differ between the two schedulers (fastai's: moms 0.95-0.85-0.95).
-MOMENTA = {"one_cycle": (0.85, 0.95), "cyclic": (0.8, 0.9), "fastai_one_cycle": (0.85, 0.95)}
+# PyTorch's momentum defaults differ between the two schedulers; fastai's moms are (max, base, max).
+MOMENTA = {
+    "one_cycle": ONE_CYCLE_MOMENTA,
+    "cyclic": CYCLIC_MOMENTA,
+    "fastai_one_cycle": (FASTAI_MOMS[1], FASTAI_MOMS[0]),
+}
 PCT_START = {"one_cycle": 0.3, "fastai_one_cycle": 0.25}
 
 

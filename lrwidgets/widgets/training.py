@@ -20,6 +20,7 @@ from torch import nn
 
 from ..core import Schedule
 from ..core.checks import check_choice, check_int
+from ..core.defaults import OPTIMIZER
 from ..plots import draw_training, format_lr, update_training, validation_values
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import History, fit, steps_per_epoch
@@ -138,7 +139,7 @@ class TrainingWidget(LRWidget):
             style=STYLE,
         )
         self.optimizer_name = ipywidgets.Dropdown(
-            options=OPTIMIZERS, value="sgd_momentum", description="optimizer", style=STYLE
+            options=OPTIMIZERS, value=OPTIMIZER, description="optimizer", style=STYLE
         )
         self.epochs = number_box(ipywidgets.IntText, "epochs", epochs)
         self.batch_size = number_box(ipywidgets.IntText, "batch_size", 64)
