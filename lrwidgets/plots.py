@@ -47,12 +47,12 @@ GREY = "#999999"
 SMOOTHED_STYLE = {
     "debiased": dict(color=OKABE_ITO["blue"], lw=2.0, ls="-"),
     "biased": dict(color=OKABE_ITO["orange"], lw=1.5, ls="--"),
-    "seeded": dict(color=OKABE_ITO["reddish_purple"], lw=1.5, ls="-."),
+    "from-first": dict(color=OKABE_ITO["reddish_purple"], lw=1.5, ls="-."),
 }
 SMOOTHED_NAME = {
     "debiased": "EWMA, debiased",
     "biased": "EWMA from 0, biased",
-    "seeded": "EWMA seeded with the first loss",
+    "from-first": "EWMA started at the first loss",
 }
 SUGGESTION_STYLE = {
     "valley": dict(color=OKABE_ITO["black"], marker="o"),
@@ -221,8 +221,9 @@ def update_range_test(
 ) -> dict[str, float]:
     """Draw ``result`` into ``artists`` in place; return the suggestions drawn {method: lr}.
 
-    The smoothed curve is ``result.smoothed(beta, debias=debias)``; with ``conventions`` all
-    three conventions are drawn together. The suggestion markers come from
+    The smoothed curve is ``result.smoothed(beta, "debiased")`` (``"biased"`` without
+    ``debias``); with ``conventions`` all three conventions are drawn together. The suggestion
+    markers come from
     ``result.suggestions(beta, skip_start=..., skip_end=...)`` (on the debiased curve; None:
     fastai's trimming) and sit on that curve; a suggestion with a caveat
     (``result.caveats``) is drawn hollow, "(not firm)" in the legend and why in the title; when
@@ -354,7 +355,7 @@ def plot_range_test(
     """Plot a range test: the raw loss, its EWMA, the suggestions and where it stopped.
 
     ``beta`` (default: the test's) and ``debias`` choose the smoothing, ``conventions=True``
-    overlays all three conventions (debiased, biased, seeded); ``suggestions`` lists the
+    overlays all three conventions (debiased, biased, from-first); ``suggestions`` lists the
     methods to mark (``lrwidgets.core.SUGGESTION_METHODS``), on the curve trimmed by
     ``skip_start`` / ``skip_end`` (None: fastai's ``lr_find`` trimming). An unreliable curve
     says so in the title; a suggestion that is not firm is hollow and the title says why.

@@ -60,7 +60,7 @@ class Problem:
         check_choice("task", self.task, TASKS)
 
 
-def seeded(build: Callable[[], nn.Module]) -> Callable[[int], nn.Module]:
+def by_seed(build: Callable[[], nn.Module]) -> Callable[[int], nn.Module]:
     """Turn ``build()`` into ``make_model(seed)``: the same seed gives the same weights.
 
     The global torch random state is saved and restored, so making a model changes nothing else.
@@ -194,7 +194,7 @@ def quadratic(
             f"{extras['stability_limit']:.3g}, SGD with momentum 0.9 below "
             f"{extras['momentum_stability_limit']:.3g}"
         ),
-        make_model=seeded(partial(nn.Linear, dim, 1, bias=False)),
+        make_model=by_seed(partial(nn.Linear, dim, 1, bias=False)),
         train_data=train,
         val_data=val,
         loss_fn=nn.MSELoss(),
@@ -240,7 +240,7 @@ def spirals(
     return Problem(
         name="spirals",
         description=f"{arms}-arm spirals, {turns:g} turns, {arms * n_per_arm} points; MLP",
-        make_model=seeded(partial(mlp, [2, hidden, hidden, arms])),
+        make_model=by_seed(partial(mlp, [2, hidden, hidden, arms])),
         train_data=train,
         val_data=val,
         loss_fn=nn.CrossEntropyLoss(),
@@ -277,7 +277,7 @@ def image_problem(
     return Problem(
         name=name,
         description=f"{description}; {len(train[0])} train / {len(val[0])} validation; {model}",
-        make_model=seeded(build),
+        make_model=by_seed(build),
         train_data=train,
         val_data=val,
         loss_fn=nn.CrossEntropyLoss(),

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from ..core import Schedule, constant
 from ..core.checks import check_int, check_positive
-from .data import as_batches, held_out, peek, resolve_device
+from .data import as_batches, fixed_batches, peek, resolve_device
 from .loop import (
     STOPPED_BY_CALLBACK,
     Callback,
@@ -148,7 +148,7 @@ def fit(
     """
     epochs = check_int("epochs", epochs, minimum=1)
     check_common(model, loss_fn, optimizer, seed, callback, step_fn, progress)
-    target = resolve_device(device)
+    device = resolve_device(device)
     batches = as_batches(data, batch_size)
     per_epoch = len(batches)
     schedule = check_schedule(schedule, epochs * per_epoch, epochs)
@@ -158,9 +158,9 @@ def fit(
         )
     if optimizer is not None:
         check_momentum_target(schedule, optimizer)
-    amp_context = autocast(target, amp)
-    scaler = grad_scaler(target, amp)
-    batches = batches.to(target)
+    amp_context = autocast(device, amp)
+    scaler = grad_scaler(device, amp)
+    batches = batches.to(device)
 
     lrs = None if schedule is None else schedule.lr.tolist()
     momenta = None if schedule is None or schedule.momentum is None else schedule.momentum.tolist()
@@ -168,11 +168,11 @@ def fit(
     seen_lr, seen_momentum, losses, val_losses, val_accuracies = [], [], [], [], []
     reason = None
     with seeded(seed):
-        val = held_out(val_data, batch_size, target)  # (a shuffling loader draws randoms)
+        val = fixed_batches(val_data, batch_size, device)  # (a shuffling loader draws randoms)
         bar = tqdm(total=epochs * per_epoch, desc="fit", disable=not progress)
         try:
-            runner = place(model, optimizer, target, lrs[0] if lrs else 0.0)
-            group = runner.param_groups[0]  # the lr and momentum recorded are this group's
+            opt = place(model, optimizer, device, lrs[0] if lrs else 0.0)
+            group = opt.param_groups[0]  # the lr and momentum recorded are this group's
             model.train()
             generator = local_generator(seed)
             first, stream = peek(
@@ -184,12 +184,12 @@ def fit(
             check_first_batch(model, first, step_fn, amp_context)
             for step, batch in enumerate(stream):
                 if lrs is not None:
-                    set_lr(runner, lrs[step])
+                    set_lr(opt, lrs[step])
                 if momenta is not None:
-                    set_momentum(runner, momenta[step])
+                    set_momentum(opt, momenta[step])
                 loss = train_step(
                     model,
-                    runner,
+                    opt,
                     [batch],
                     loss_fn,
                     step_fn,

@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 from ..core import EWMA, check_diverge_th, divergence_reason, lr_sweep
 from ..core.checks import check_beta, check_choice, check_int, check_positive
 from ..core.defaults import BETA, DIVERGE_TH, END_LR, NUM_ITER, START_LR, SWEEP_MODE
-from .data import as_batches, forever, held_out, in_groups, peek
+from .data import as_batches, fixed_batches, forever, in_groups, peek
 from .distributed import any_rank, mean_over_ranks, rank, training_device
 from .groups import lr_ratios, set_group_lrs
 from .loop import (
@@ -128,30 +128,30 @@ def range_test(
     if clip_grad_norm is not None:
         clip_grad_norm = check_positive("clip_grad_norm", clip_grad_norm)
     ratios = lr_ratios(optimizer)
-    target = training_device(model, device)
-    amp_context = autocast(target, amp)
-    batches = as_batches(data, batch_size).to(target)
+    device = training_device(model, device)
+    amp_context = autocast(device, amp)
+    batches = as_batches(data, batch_size).to(device)
 
     lrs, train_losses, val_losses, losses, smoothed = [], [], [], [], []
     skipped_lrs, skipped_losses = [], []
     smoother, best, reason = EWMA(beta), math.inf, None
     with seeded(seed):
-        val = held_out(val_data, batch_size, target)  # (a shuffling loader draws randoms)
+        val = fixed_batches(val_data, batch_size, device)  # (a shuffling loader draws randoms)
         saved = snapshot(model, optimizer)
         bar = tqdm(total=num_iter, desc="range test", disable=not progress or rank() != 0)
         try:
-            runner = place(model, optimizer, target, start_lr)
-            scaler = grad_scaler(target, amp)
+            opt = place(model, optimizer, device, start_lr)
+            scaler = grad_scaler(device, amp)
             model.train()
             first, stream = peek(forever(batches, local_generator(seed)))
             loss_fn = resolve_loss(loss_fn, step_fn, first)
             check_first_batch(model, first, step_fn, amp_context)
             steps = in_groups(stream, accumulation_steps)  # endless: the sweep sets the length
             for step, (lr, step_batches) in enumerate(zip(planned.tolist(), steps, strict=False)):
-                set_group_lrs(runner, lr, ratios)
+                set_group_lrs(opt, lr, ratios)
                 outcome = train_step(
                     model,
-                    runner,
+                    opt,
                     step_batches,
                     loss_fn,
                     step_fn,

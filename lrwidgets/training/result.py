@@ -80,17 +80,14 @@ class RangeTestResult:
         """Number of steps taken."""
         return len(self.lrs)
 
-    def smoothed(
-        self, beta: float | None = None, debias: bool = True, convention: str | None = None
-    ) -> np.ndarray:
+    def smoothed(self, beta: float | None = None, convention: str = "debiased") -> np.ndarray:
         """The stored raw losses smoothed again (no training).
 
-        ``beta`` defaults to the test's. ``convention`` ("debiased", "biased", "seeded"; see
-        ``lrwidgets.core.smooth``) overrides ``debias``, which picks "debiased" or "biased".
+        ``beta`` defaults to the test's. ``convention``: "debiased" (what the test saw),
+        "biased" (no division by 1 - beta**t) or "from-first" (started at the first loss); see
+        ``lrwidgets.core.smooth``.
         """
         beta = self.beta if beta is None else check_beta("beta", beta)
-        if convention is None:
-            convention = "debiased" if debias else "biased"
         return smooth(self.losses, beta, convention)
 
     @property

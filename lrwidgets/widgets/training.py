@@ -75,7 +75,8 @@ class TrainingWidget(LRWidget):
 
     ``schedule``: a ScheduleWidget (its ``total_steps`` is kept equal to this widget's number
     of steps, and the constant ``lr`` follows its peak learning rate), a Schedule (its length
-    must be epochs x steps per epoch), or None (constant learning rates only).
+    must be epochs x steps per epoch), or None (constant learning rates only); kept as
+    ``w.schedule_source``.
     With ``neighbours`` checked, the constant lr x 3 and / 3 are trained too.
 
     Your own model instead of a built-in problem ("custom"): ``model=`` and ``data=``, with
@@ -126,7 +127,7 @@ class TrainingWidget(LRWidget):
                 "schedule must be a ScheduleWidget, a Schedule or None, "
                 f"got {type(schedule).__name__}"
             )
-        self.schedule = schedule
+        self.schedule_source = schedule  # a ScheduleWidget to follow, or a fixed Schedule
         self.histories: dict[str, History] = {}
         self._problems: dict[str, Problem] = {}
         self._setup((5.8, 6.0), backend)
@@ -267,11 +268,12 @@ class TrainingWidget(LRWidget):
 
     # -- keeping in step with the schedule --------------------------------------------------------
     def _current_schedule(self) -> Schedule | None:
-        if isinstance(self.schedule, ScheduleWidget):
-            if self.schedule.schedule is None:
+        source = self.schedule_source
+        if isinstance(source, ScheduleWidget):
+            if source.schedule is None:
                 raise ValueError("the schedule widget shows no valid schedule: fix it first")
-            return self.schedule.schedule
-        return self.schedule
+            return source.schedule
+        return source
 
     def _get_problem(self, name: str) -> Problem:
         if name not in self._problems:
@@ -305,12 +307,12 @@ class TrainingWidget(LRWidget):
         self.message.clear()
         total = epochs * per_epoch
         self.steps_info.value = f"= {total} steps ({per_epoch} per epoch)"
-        if isinstance(self.schedule, ScheduleWidget):
-            self.schedule.total_steps.value = total
+        if isinstance(self.schedule_source, ScheduleWidget):
+            self.schedule_source.total_steps.value = total
 
     def _follow(self, change: dict | None = None) -> None:
         """The constant lr follows the schedule's peak learning rate."""
-        schedule = self.schedule
+        schedule = self.schedule_source
         if isinstance(schedule, ScheduleWidget):
             schedule = schedule.schedule
         if schedule is not None:
