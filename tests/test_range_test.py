@@ -257,9 +257,7 @@ def test_amp_on_cpu_warns_and_runs_in_float32():
 
 
 def test_progress_bar_is_closed_even_on_error(monkeypatch):
-    module = importlib.import_module(
-        "lrwidgets.training.range_test"
-    )  # the module, not the function
+    module = importlib.import_module("lrwidgets.training.run")  # the run's frame opens the bar
     bars = []
 
     class SpyBar:

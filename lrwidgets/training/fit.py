@@ -23,11 +23,10 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..core import Schedule, constant
 from ..core.checks import check_int, check_positive
-from .data import as_batches, fixed_batches, peek, resolve_device
+from .data import as_batches, resolve_device
 from .loop import (
     STOPPED_BY_CALLBACK,
     Callback,
@@ -35,15 +34,13 @@ from .loop import (
     StepFn,
     autocast,
     check_common,
-    check_first_batch,
     evaluate,
     grad_scaler,
-    place,
-    resolve_loss,
     set_lr,
     train_step,
 )
-from .state import local_generator, move_optimizer_state, seeded
+from .run import first_batch, training_run
+from .state import local_generator
 
 
 @dataclass(eq=False)  # numpy arrays have no single truth value to compare by
@@ -82,6 +79,28 @@ def set_momentum(optimizer: torch.optim.Optimizer, momentum: float) -> None:
             group["momentum"] = momentum
         else:
             group["betas"] = (momentum, *group["betas"][1:])
+
+
+def set_step_schedule(
+    optimizer: torch.optim.Optimizer,
+    lrs: list[float] | None,
+    momenta: list[float] | None,
+    step: int,
+) -> None:
+    """Set step ``step``'s lr and momentum on every param group (None: leave it as it is)."""
+    if lrs is not None:
+        set_lr(optimizer, lrs[step])
+    if momenta is not None:
+        set_momentum(optimizer, momenta[step])
+
+
+def stop_reason(loss: float, stop: object) -> str | None:
+    """Why fit stops after this step: a loss that is not finite, or the callback asked to."""
+    if not math.isfinite(loss):
+        return f"loss is not finite ({loss})"
+    if stop:
+        return STOPPED_BY_CALLBACK
+    return None
 
 
 def check_schedule(schedule: object, total_steps: int, epochs: int) -> Schedule | None:
@@ -164,62 +183,53 @@ def fit(
 
     lrs = None if schedule is None else schedule.lr.tolist()
     momenta = None if schedule is None or schedule.momentum is None else schedule.momentum.tolist()
-    home = next(model.parameters()).device
     seen_lr, seen_momentum, losses, val_losses, val_accuracies = [], [], [], [], []
     reason = None
-    with seeded(seed):
-        val = fixed_batches(val_data, batch_size, device)  # (a shuffling loader draws randoms)
-        bar = tqdm(total=epochs * per_epoch, desc="fit", disable=not progress)
-        try:
-            opt = place(model, optimizer, device, lrs[0] if lrs else 0.0)
-            group = opt.param_groups[0]  # the lr and momentum recorded are this group's
-            model.train()
-            generator = local_generator(seed)
-            first, stream = peek(
-                chain.from_iterable(
-                    islice(batches.epoch(generator), per_epoch) for _ in range(epochs)
+    with training_run(
+        model,
+        optimizer,
+        device,
+        lrs[0] if lrs else 0.0,
+        seed=seed,
+        val_data=val_data,
+        batch_size=batch_size,
+        steps=epochs * per_epoch,
+        desc="fit",
+        progress=progress,
+        restore_after=False,
+    ) as run:
+        group = run.opt.param_groups[0]  # the lr and momentum recorded are this group's
+        generator = local_generator(seed)
+        stream = chain.from_iterable(
+            islice(batches.epoch(generator), per_epoch) for _ in range(epochs)
+        )
+        loss_fn, stream = first_batch(stream, model, loss_fn, step_fn, amp_context)
+        for step, batch in enumerate(stream):
+            set_step_schedule(run.opt, lrs, momenta, step)
+            loss = train_step(
+                model,
+                run.opt,
+                [batch],
+                loss_fn,
+                step_fn,
+                amp_context,
+                scaler=scaler,
+                first=step == 0,
+            ).loss.item()
+            lr = group["lr"]
+            seen_lr.append(lr)
+            seen_momentum.append(momentum_of(group))
+            losses.append(loss)
+            run.bar.update()
+            reason = stop_reason(loss, callback is not None and callback(step, lr, loss))
+            if reason is not None:
+                break
+            if run.val is not None and (step + 1) % per_epoch == 0:  # the end of an epoch
+                val_loss, val_accuracy = evaluate(
+                    model, run.val, loss_fn, step_fn, amp_context, accuracy=True
                 )
-            )
-            loss_fn = resolve_loss(loss_fn, step_fn, first)
-            check_first_batch(model, first, step_fn, amp_context)
-            for step, batch in enumerate(stream):
-                if lrs is not None:
-                    set_lr(opt, lrs[step])
-                if momenta is not None:
-                    set_momentum(opt, momenta[step])
-                loss = train_step(
-                    model,
-                    opt,
-                    [batch],
-                    loss_fn,
-                    step_fn,
-                    amp_context,
-                    scaler=scaler,
-                    first=step == 0,
-                ).loss.item()
-                lr = group["lr"]
-                seen_lr.append(lr)
-                seen_momentum.append(momentum_of(group))
-                losses.append(loss)
-                bar.update()
-                stop = callback is not None and callback(step, lr, loss)
-                if not math.isfinite(loss):
-                    reason = f"loss is not finite ({loss})"
-                elif stop:
-                    reason = STOPPED_BY_CALLBACK
-                if reason is not None:
-                    break
-                if val is not None and (step + 1) % per_epoch == 0:  # the end of an epoch
-                    val_loss, val_accuracy = evaluate(
-                        model, val, loss_fn, step_fn, amp_context, accuracy=True
-                    )
-                    val_losses.append(val_loss)
-                    val_accuracies.append(val_accuracy)
-        finally:
-            bar.close()
-            model.to(home)
-            if optimizer is not None:
-                move_optimizer_state(optimizer)
+                val_losses.append(val_loss)
+                val_accuracies.append(val_accuracy)
     return History(
         lr=np.array(seen_lr, dtype=float),
         momentum=np.array(seen_momentum, dtype=float),
