@@ -146,8 +146,24 @@ class RangeTestWidget(LRWidget):
         self._setup((5.8, 6.4), backend)
         self._setup_runner(self._range_test, prepare=self._prepare)
         self._job: dict[str, Any] = {}
+        self._make_controls(custom=model is not None)
+        self.problem.value = (
+            CUSTOM if model is not None else check_choice("problem", problem, PROBLEMS)
+        )
+        self._problem_changed()
+        self.num_iter.observe(self._num_iter_changed, "value")
+        self._num_iter_changed()
+        # skip_start follows num_iter: set it after num_iter, whatever the keyword order.
+        apply_defaults(self, sorted_skips_last(defaults), self.CONTROLS)
+        self._wire()
+        self._lay_out()
+        self.view.draw()
 
-        choices = ([CUSTOM] if model is not None else []) + list(PROBLEMS)
+    # -- building the widget ----------------------------------------------------------------------
+    def _make_controls(self, custom: bool) -> None:
+        """The controls at the range test's defaults (``lrwidgets.core.defaults``), the pin
+        buttons and the figure."""
+        choices = ([CUSTOM] if custom else []) + list(PROBLEMS)
         self.problem = ipywidgets.Dropdown(options=choices, description="problem", style=STYLE)
         self.optimizer_name = ipywidgets.Dropdown(
             options=OPTIMIZERS, value=OPTIMIZER, description="optimizer", style=STYLE
@@ -181,21 +197,13 @@ class RangeTestWidget(LRWidget):
         )
         self.pin_button = ipywidgets.Button(description="Pin this curve", icon="thumb-tack")
         self.clear_pins_button = ipywidgets.Button(description="Clear pins", icon="times")
-        self.pin_button.on_click(lambda _: self._pin_from_button())
-        self.clear_pins_button.on_click(lambda _: self.clear_pins())
-
         loss_ax, lr_ax = self.figure.subplots(2, 1, height_ratios=[2.2, 1])
         self.artists = draw_range_test(loss_ax, lr_ax)
 
-        self.problem.value = (
-            CUSTOM if model is not None else check_choice("problem", problem, PROBLEMS)
-        )
-        self._problem_changed()
-        self.num_iter.observe(self._num_iter_changed, "value")
-        self._num_iter_changed()
-        # skip_start follows num_iter: set it after num_iter, whatever the keyword order.
-        apply_defaults(self, sorted_skips_last(defaults), self.CONTROLS)
-
+    def _wire(self) -> None:
+        """The reading controls redraw the stored curve; none of them trains again."""
+        self.pin_button.on_click(lambda _: self._pin_from_button())
+        self.clear_pins_button.on_click(lambda _: self.clear_pins())
         self.problem.observe(self._problem_changed, "value")
         smoothing = (
             self.beta,
@@ -210,6 +218,8 @@ class RangeTestWidget(LRWidget):
             control.observe(self._restyle, "value")
         self.suggestion_method.observe(self._pick_suggestion, "value")
 
+    def _lay_out(self) -> None:
+        """The test's settings above the plot, the ways of reading it below."""
         self.children = [
             row(self.problem, self.optimizer_name, self.mode),
             row(self.start_lr, self.end_lr),
@@ -224,7 +234,6 @@ class RangeTestWidget(LRWidget):
             self.summary,
             row(self.pin_button, self.pin_label, self.clear_pins_button),
         ]
-        self.view.draw()
 
     # -- running ----------------------------------------------------------------------------------
     def run(self) -> RangeTestResult:
