@@ -133,9 +133,20 @@ class TrainingWidget(LRWidget):
         self._setup((5.8, 6.0), backend)
         self._setup_runner(self._train)
 
+        self._make_controls(problem, epochs, custom=model is not None)
+        self._show_what_applies()
+        apply_defaults(self, defaults, self.CONTROLS)
+        self._wire()
+        self._sync_steps()
+        self._follow()
+        self._lay_out()
+        self.view.draw()
+
+    # -- building the widget ----------------------------------------------------------------------
+    def _make_controls(self, problem: str, epochs: int, custom: bool) -> None:
         self.problem = ipywidgets.Dropdown(
-            options=([CUSTOM] if model is not None else []) + list(PROBLEMS),
-            value=CUSTOM if model is not None else problem,
+            options=([CUSTOM] if custom else []) + list(PROBLEMS),
+            value=CUSTOM if custom else problem,
             description="problem",
             style=STYLE,
         )
@@ -152,16 +163,16 @@ class TrainingWidget(LRWidget):
         self.table = ipywidgets.HTML()
         self.axes = self.figure.subplots(2, 1)
 
-        self._show_what_applies()
-        apply_defaults(self, defaults, self.CONTROLS)
+    def _wire(self) -> None:
+        """The number of steps follows the problem, epochs and batch size; the constant lr
+        follows a linked ScheduleWidget."""
         self.problem.observe(self._problem_changed, "value")
         for control in (self.epochs, self.batch_size):
             control.observe(self._sync_steps, "value")
-        if isinstance(schedule, ScheduleWidget):
-            self._link(schedule, self._follow, ["schedule"])
-        self._sync_steps()
-        self._follow()
+        if isinstance(self.schedule_source, ScheduleWidget):
+            self._link(self.schedule_source, self._follow, ["schedule"])
 
+    def _lay_out(self) -> None:
         self.children = [
             row(self.problem, self.optimizer_name, self.seed),
             row(self.epochs, self.batch_size, self.steps_info),
@@ -171,7 +182,6 @@ class TrainingWidget(LRWidget):
             self.view.widget,
             self.table,
         ]
-        self.view.draw()
 
     # -- running ----------------------------------------------------------------------------------
     def run(self) -> dict[str, History]:
