@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +93,38 @@ class Curve:
         self.best = min(self.best, smooth)
         self.smoothed.append(smooth)
         return divergence_reason(loss, smooth, self.best, self.diverge_th)
+
+    def skip(self, lr: float, loss: float) -> None:
+        """A step the GradScaler skipped: kept apart from the curve."""
+        self.skipped_lrs.append(lr)
+        self.skipped_losses.append(loss)
+
+    def result(
+        self,
+        planned: np.ndarray,
+        mode: str,
+        beta: float,
+        reason: str | None,
+        ratios: tuple[float, ...],
+        held_out: bool,
+    ) -> RangeTestResult:
+        """The finished test: the curve as arrays, and why it stopped early (or None)."""
+        return RangeTestResult(
+            lrs=np.array(self.lrs),
+            losses=np.array(self.losses),
+            planned_lrs=planned,
+            mode=mode,
+            beta=beta,
+            diverge_th=self.diverge_th,
+            stopped_early=reason is not None,
+            stop_reason=reason,
+            val_losses=np.array(self.val_losses) if held_out else None,
+            train_losses=np.array(self.train_losses),
+            smoothed_losses=np.array(self.smoothed),
+            skipped_lrs=np.array(self.skipped_lrs),
+            skipped_losses=np.array(self.skipped_losses),
+            group_ratios=ratios,
+        )
 
 
 def range_test(
@@ -196,14 +229,12 @@ def range_test(
                 scaler=scaler,
                 first=step == 0,
             )
-            loss = train = outcome.loss.item()
-            if run.val is not None:
-                loss = evaluate(model, run.val, loss_fn, step_fn, amp_context)[0]
-            train, loss = mean_over_ranks([train, loss])
+            train, loss = measured_losses(
+                outcome.loss.item(), model, run.val, loss_fn, step_fn, amp_context
+            )
             run.bar.update()
             if scaler is not None and any_rank(outcome.skipped) and math.isfinite(loss):
-                curve.skipped_lrs.append(lr)  # no step was taken at this lr: not on the curve
-                curve.skipped_losses.append(loss)
+                curve.skip(lr, loss)  # no step was taken at this lr: not on the curve
                 continue
             reason = curve.add(lr, loss, train, held_out=run.val is not None)
             stop = any_rank(callback is not None and bool(callback(curve.steps - 1, lr, loss)))
@@ -211,22 +242,24 @@ def range_test(
                 reason = STOPPED_BY_CALLBACK
             if reason is not None:
                 break
-    return RangeTestResult(
-        lrs=np.array(curve.lrs),
-        losses=np.array(curve.losses),
-        planned_lrs=planned,
-        mode=mode,
-        beta=beta,
-        diverge_th=diverge_th,
-        stopped_early=reason is not None,
-        stop_reason=reason,
-        val_losses=None if val_data is None else np.array(curve.val_losses),
-        train_losses=np.array(curve.train_losses),
-        smoothed_losses=np.array(curve.smoothed),
-        skipped_lrs=np.array(curve.skipped_lrs),
-        skipped_losses=np.array(curve.skipped_losses),
-        group_ratios=ratios,
-    )
+    return curve.result(planned, mode, beta, reason, ratios, held_out=val_data is not None)
+
+
+def measured_losses(
+    train: float,
+    model: nn.Module,
+    val: list | None,
+    loss_fn: LossFn | None,
+    step_fn: StepFn | None,
+    amp_context: AbstractContextManager,
+) -> tuple[float, float]:
+    """(the step's training loss, the loss the curve records: the loss on all of ``val``
+    after the step, or the training loss without it), each the mean over the ranks."""
+    loss = train
+    if val is not None:
+        loss = evaluate(model, val, loss_fn, step_fn, amp_context)[0]
+    train, loss = mean_over_ranks([train, loss])
+    return train, loss
 
 
 def repeat_range_test(
