@@ -29,7 +29,7 @@ from ..training.copies import private_copy
 from ..training.data import is_tensor_pair
 from ..training.loop import STOPPED_BY_CALLBACK
 from ..training.optimizers import OPTIMIZERS, make_optimizer
-from .base import LRWidget
+from .base import LRWidget, check_custom_parts
 from .controls import STYLE, apply_defaults, checked_slider, log_slider, number_box, row, toggle
 from .runner import STOPPED
 
@@ -132,12 +132,7 @@ class RangeTestWidget(LRWidget):
         **defaults: Any,
     ) -> None:
         super().__init__()
-        if (model is None) != (data is None):
-            raise ValueError("a custom problem needs both model= and data=")
-        if model is None and (loss_fn, optimizer, step_fn) != (None, None, None):
-            raise ValueError("loss_fn=, step_fn= and optimizer= go with model= and data=")
-        if loss_fn is not None and step_fn is not None:
-            raise ValueError("pass loss_fn or step_fn, not both: step_fn computes the loss itself")
+        check_custom_parts(model, data, loss_fn, step_fn, optimizer=optimizer)
         self.model, self.data, self.loss_fn, self.optimizer = model, data, loss_fn, optimizer
         self.step_fn = step_fn
         self._problems: dict[str, Problem] = {}

@@ -28,7 +28,7 @@ from ..training.copies import private_copy
 from ..training.data import is_tensor_pair
 from ..training.loop import STOPPED_BY_CALLBACK
 from ..training.optimizers import OPTIMIZERS, make_optimizer
-from .base import LRWidget
+from .base import LRWidget, check_custom_parts
 from .controls import STYLE, apply_defaults, log_slider, number_box, row, set_log_value
 from .range_test import CUSTOM
 from .runner import STOPPED
@@ -110,14 +110,7 @@ class TrainingWidget(LRWidget):
         **defaults: Any,
     ) -> None:
         super().__init__()
-        if (model is None) != (data is None):
-            raise ValueError("a custom problem needs both model= and data=")
-        if model is None and (loss_fn, step_fn, optimizer, val_data) != (None,) * 4:
-            raise ValueError(
-                "loss_fn=, step_fn=, optimizer= and val_data= go with model= and data="
-            )
-        if loss_fn is not None and step_fn is not None:
-            raise ValueError("pass loss_fn or step_fn, not both: step_fn computes the loss itself")
+        check_custom_parts(model, data, loss_fn, step_fn, optimizer=optimizer, val_data=val_data)
         if model is None:
             check_choice("problem", problem, PROBLEMS)
         self.model, self.data, self.val_data = model, data, val_data
