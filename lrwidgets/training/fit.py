@@ -15,6 +15,7 @@ scheduler the Schedule mirrors (``Schedule.to_code()``). The momentum goes to th
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from numbers import Real
@@ -26,7 +27,7 @@ from torch import nn
 
 from ..core import Schedule, constant
 from ..core.checks import check_int, check_positive
-from .data import as_batches, resolve_device
+from .data import Batches, as_batches, resolve_device
 from .loop import (
     STOPPED_BY_CALLBACK,
     Callback,
@@ -123,6 +124,16 @@ def check_schedule(schedule: object, total_steps: int, epochs: int) -> Schedule 
     return schedule
 
 
+def check_learning_rate(schedule: Schedule | None, optimizer: torch.optim.Optimizer | None) -> None:
+    """The lr comes from the schedule or the optimizer; the schedule's momenta need a place."""
+    if optimizer is None and schedule is None:
+        raise ValueError(
+            "fit needs a learning rate: pass schedule (a Schedule or a number) or an optimizer"
+        )
+    if optimizer is not None:
+        check_momentum_target(schedule, optimizer)
+
+
 def check_momentum_target(schedule: Schedule | None, optimizer: torch.optim.Optimizer) -> None:
     if schedule is None or schedule.momentum is None:
         return
@@ -133,6 +144,13 @@ def check_momentum_target(schedule: Schedule | None, optimizer: torch.optim.Opti
                 "neither 'momentum' nor 'betas'; use a schedule without momentum "
                 "(a number or lrwidgets.constant) or another optimizer"
             )
+
+
+def in_epochs(
+    batches: Batches, epochs: int, per_epoch: int, generator: torch.Generator | None
+) -> Iterator:
+    """``epochs`` passes of ``per_epoch`` batches each, every pass in a fresh order."""
+    return chain.from_iterable(islice(batches.epoch(generator), per_epoch) for _ in range(epochs))
 
 
 def fit(
@@ -171,12 +189,7 @@ def fit(
     batches = as_batches(data, batch_size)
     per_epoch = len(batches)
     schedule = check_schedule(schedule, epochs * per_epoch, epochs)
-    if optimizer is None and schedule is None:
-        raise ValueError(
-            "fit needs a learning rate: pass schedule (a Schedule or a number) or an optimizer"
-        )
-    if optimizer is not None:
-        check_momentum_target(schedule, optimizer)
+    check_learning_rate(schedule, optimizer)
     amp_context = autocast(device, amp)
     scaler = grad_scaler(device, amp)
     batches = batches.to(device)
@@ -199,10 +212,7 @@ def fit(
         restore_after=False,
     ) as run:
         group = run.opt.param_groups[0]  # the lr and momentum recorded are this group's
-        generator = local_generator(seed)
-        stream = chain.from_iterable(
-            islice(batches.epoch(generator), per_epoch) for _ in range(epochs)
-        )
+        stream = in_epochs(batches, epochs, per_epoch, local_generator(seed))
         loss_fn, stream = first_batch(stream, model, loss_fn, step_fn, amp_context)
         for step, batch in enumerate(stream):
             set_step_schedule(run.opt, lrs, momenta, step)
