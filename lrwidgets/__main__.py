@@ -20,7 +20,17 @@ from pathlib import Path
 
 from .core import SWEEP_MODES, constant, cyclic, fastai_one_cycle, one_cycle
 from .core.checks import check_int
-from .core.defaults import BETA, DIVERGE_TH, END_LR, NUM_ITER, OPTIMIZER, START_LR, SWEEP_MODE
+from .core.defaults import (
+    BETA,
+    CYCLIC_MOMENTA,
+    DIVERGE_TH,
+    END_LR,
+    NUM_ITER,
+    ONE_CYCLE_MOMENTA,
+    OPTIMIZER,
+    START_LR,
+    SWEEP_MODE,
+)
 from .core.schedules import ANNEAL_STRATEGIES, CYCLIC_MODES, quarter_cycle
 from .problems import LOCAL_PROBLEMS, PROBLEMS, get_problem
 from .training import OPTIMIZERS, make_optimizer, range_test
@@ -225,13 +235,15 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
         "--base-momentum",
         type=float,
         default=None,
-        help="lowest momentum (default: PyTorch's, 0.85 one-cycle, 0.8 cyclic)",
+        help=f"lowest momentum (default: PyTorch's, {ONE_CYCLE_MOMENTA[0]} one-cycle, "
+        f"{CYCLIC_MOMENTA[0]} cyclic)",
     )
     sched.add_argument(
         "--max-momentum",
         type=float,
         default=None,
-        help="highest momentum (default: PyTorch's, 0.95 one-cycle, 0.9 cyclic)",
+        help=f"highest momentum (default: PyTorch's, {ONE_CYCLE_MOMENTA[1]} one-cycle, "
+        f"{CYCLIC_MOMENTA[1]} cyclic)",
     )
     sched.set_defaults(run=run_schedule)
     return parser

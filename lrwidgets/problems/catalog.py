@@ -27,6 +27,7 @@ from ..core.checks import (
     check_open_unit,
     check_positive,
 )
+from ..core.defaults import SGD_MOMENTUM
 from .datasets import load_idx_images
 
 PROBLEMS = ("quadratic", "spirals", "digits-mlp", "digits-cnn")
@@ -175,7 +176,7 @@ def quadratic(
     train, val = tensors(X, y), tensors(X_val, y_val)
     X32, y32 = (t.double().numpy() for t in train)
     w_best = np.linalg.lstsq(X32, y32, rcond=None)[0]
-    momentum = 0.9
+    momentum = SGD_MOMENTUM  # the default optimizer's (lrwidgets.core.defaults)
     extras = {
         "eigenvalues": eigenvalues,
         "lambda_max": lambda_max,
@@ -191,7 +192,7 @@ def quadratic(
         description=(
             f"least squares in {dim} dimensions with Hessian eigenvalues from {lambda_max:g} "
             f"down to {extras['lambda_min']:.3g}; plain GD is stable below lr = "
-            f"{extras['stability_limit']:.3g}, SGD with momentum 0.9 below "
+            f"{extras['stability_limit']:.3g}, SGD with momentum {momentum:g} below "
             f"{extras['momentum_stability_limit']:.3g}"
         ),
         make_model=by_seed(partial(nn.Linear, dim, 1, bias=False)),
