@@ -26,7 +26,10 @@ from .core.defaults import (
     DIVERGE_TH,
     END_LR,
     NUM_ITER,
+    ONE_CYCLE_DIV_FACTOR,
+    ONE_CYCLE_FINAL_DIV_FACTOR,
     ONE_CYCLE_MOMENTA,
+    ONE_CYCLE_PCT_START,
     OPTIMIZER,
     START_LR,
     SWEEP_MODE,
@@ -218,15 +221,23 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
     sched.add_argument(
         "--gamma", type=float, default=0.999, help="cyclic-exp_range: height x gamma per step"
     )
-    sched.add_argument("--pct-start", type=float, default=0.3, help="one-cycle: share warming up")
+    sched.add_argument(
+        "--pct-start", type=float, default=ONE_CYCLE_PCT_START, help="one-cycle: share warming up"
+    )
     sched.add_argument(
         "--anneal-strategy", choices=ANNEAL_STRATEGIES, default="cos", help="one-cycle: curve"
     )
     sched.add_argument(
-        "--div-factor", type=float, default=25.0, help="one-cycle: first lr = max_lr / this"
+        "--div-factor",
+        type=float,
+        default=ONE_CYCLE_DIV_FACTOR,
+        help="one-cycle: first lr = max_lr / this",
     )
     sched.add_argument(
-        "--final-div-factor", type=float, default=1e4, help="one-cycle: last lr = first / this"
+        "--final-div-factor",
+        type=float,
+        default=ONE_CYCLE_FINAL_DIV_FACTOR,
+        help="one-cycle: last lr = first / this",
     )
     sched.add_argument(
         "--three-phase", action="store_true", help="one-cycle: come back down before annealing"

@@ -25,7 +25,17 @@ from .checks import (
     check_positive,
     check_steps,
 )
-from .defaults import CYCLIC_MOMENTA, FASTAI_MOMS, ONE_CYCLE_MOMENTA
+from .defaults import (
+    CYCLIC_MOMENTA,
+    FASTAI_DIV,
+    FASTAI_DIV_FINAL,
+    FASTAI_MOMS,
+    FASTAI_PCT_START,
+    ONE_CYCLE_DIV_FACTOR,
+    ONE_CYCLE_FINAL_DIV_FACTOR,
+    ONE_CYCLE_MOMENTA,
+    ONE_CYCLE_PCT_START,
+)
 
 ANNEAL_STRATEGIES = ("cos", "linear")
 CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
@@ -105,10 +115,10 @@ class Phase(NamedTuple):
 def one_cycle(
     total_steps: int,
     max_lr: float,
-    pct_start: float = 0.3,
+    pct_start: float = ONE_CYCLE_PCT_START,
     anneal_strategy: str = "cos",
-    div_factor: float = 25.0,
-    final_div_factor: float = 1e4,
+    div_factor: float = ONE_CYCLE_DIV_FACTOR,
+    final_div_factor: float = ONE_CYCLE_FINAL_DIV_FACTOR,
     three_phase: bool = False,
     base_momentum: float = ONE_CYCLE_MOMENTA[0],
     max_momentum: float = ONE_CYCLE_MOMENTA[1],
@@ -337,9 +347,9 @@ def fastai_one_cycle(
     total_steps: int,
     lr_max: float,
     *,
-    div: float = 25.0,
-    div_final: float = 1e5,
-    pct_start: float = 0.25,
+    div: float = FASTAI_DIV,
+    div_final: float = FASTAI_DIV_FINAL,
+    pct_start: float = FASTAI_PCT_START,
     moms: tuple[float, float, float] = FASTAI_MOMS,
 ) -> Schedule:
     """fastai's ``Learner.fit_one_cycle`` schedule (``combined_cos`` run by ``ParamScheduler``).

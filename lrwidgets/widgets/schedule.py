@@ -15,7 +15,17 @@ import traitlets
 
 from ..core import SUGGESTION_METHODS, Schedule, constant, cyclic, fastai_one_cycle, one_cycle
 from ..core.checks import check_beta, check_choice, check_int, check_open_unit
-from ..core.defaults import CYCLIC_MOMENTA, FASTAI_MOMS, ONE_CYCLE_MOMENTA
+from ..core.defaults import (
+    CYCLIC_MOMENTA,
+    FASTAI_DIV,
+    FASTAI_DIV_FINAL,
+    FASTAI_MOMS,
+    FASTAI_PCT_START,
+    ONE_CYCLE_DIV_FACTOR,
+    ONE_CYCLE_FINAL_DIV_FACTOR,
+    ONE_CYCLE_MOMENTA,
+    ONE_CYCLE_PCT_START,
+)
 from ..core.schedules import ANNEAL_STRATEGIES, quarter_cycle
 from ..plots import clear_schedule, draw_schedule, update_schedule
 from ..training import RangeTestResult
@@ -48,7 +58,7 @@ MOMENTA = {
     "cyclic": CYCLIC_MOMENTA,
     "fastai_one_cycle": (FASTAI_MOMS[1], FASTAI_MOMS[0]),
 }
-PCT_START = {"one_cycle": 0.3, "fastai_one_cycle": 0.25}
+PCT_START = {"one_cycle": ONE_CYCLE_PCT_START, "fastai_one_cycle": FASTAI_PCT_START}
 
 
 def family(policy: str) -> str:
@@ -145,13 +155,15 @@ class ScheduleWidget(LRWidget):
         self.max_lr = log_slider("max_lr", 0.01, low=-6, high=1)
         self.base_lr = log_slider("base_lr", 0.001, low=-6, high=1)
         self.lr = log_slider("lr", 0.01, low=-6, high=1)
-        self.pct_start = slider(0.3, "pct_start", 0.01, 0.99, check_open_unit)
+        self.pct_start = slider(ONE_CYCLE_PCT_START, "pct_start", 0.01, 0.99, check_open_unit)
         self.anneal_strategy = toggle("anneal_strategy", ANNEAL_STRATEGIES)
-        self.div_factor = number_box(ipywidgets.FloatText, "div_factor", 25.0)
-        self.final_div_factor = number_box(ipywidgets.FloatText, "final_div_factor", 1e4)
+        self.div_factor = number_box(ipywidgets.FloatText, "div_factor", ONE_CYCLE_DIV_FACTOR)
+        self.final_div_factor = number_box(
+            ipywidgets.FloatText, "final_div_factor", ONE_CYCLE_FINAL_DIV_FACTOR
+        )
         self.three_phase = ipywidgets.Checkbox(False, description="three_phase")
-        self.div = number_box(ipywidgets.FloatText, "div", 25.0)
-        self.div_final = number_box(ipywidgets.FloatText, "div_final", 1e5)
+        self.div = number_box(ipywidgets.FloatText, "div", FASTAI_DIV)
+        self.div_final = number_box(ipywidgets.FloatText, "div_final", FASTAI_DIV_FINAL)
         self.step_size_up = number_box(
             ipywidgets.IntText, "step_size_up", quarter_cycle(total_steps)
         )
@@ -193,7 +205,7 @@ class ScheduleWidget(LRWidget):
         if "base_momentum" not in defaults and "max_momentum" not in defaults:
             self._momentum_defaults(self.policy.value)
         if "pct_start" not in defaults:
-            self.pct_start.value = PCT_START.get(family(self.policy.value), 0.3)
+            self.pct_start.value = PCT_START.get(family(self.policy.value), ONE_CYCLE_PCT_START)
 
     def _wire(self) -> None:
         """Every control rebuilds the schedule; the policy also changes what is shown."""
