@@ -25,8 +25,4 @@ FASTAI_DIV_FINAL = 1e5  # fastai fit_one_cycle(div_final=1e5): last lr = lr_max 
 # The momenta (base, max):
 ONE_CYCLE_MOMENTA = (0.85, 0.95)  # torch OneCycleLR(base_momentum=0.85, max_momentum=0.95)
 CYCLIC_MOMENTA = (0.8, 0.9)  # torch CyclicLR(base_momentum=0.8, max_momentum=0.9)
-FASTAI_MOMS = (
-    0.95,
-    0.85,
-    0.95,
-)  # fastai fit_one_cycle(moms=(0.95, 0.85, 0.95)): start, middle, end
+FASTAI_MOMS = (0.95, 0.85, 0.95)  # fastai fit_one_cycle(moms=...): start, middle, end momentum
