@@ -24,7 +24,7 @@ _EXPORTS = {
     "constant": "core",
     "cyclic": "core",
     "ewma": "core",
-    "ewma_seeded": "core",
+    "ewma_from_first": "core",
     "fastai_skips": "core",
     "fastai_one_cycle": "core",
     "lr_sweep": "core",

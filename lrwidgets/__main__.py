@@ -20,6 +20,20 @@ from pathlib import Path
 
 from .core import SWEEP_MODES, constant, cyclic, fastai_one_cycle, one_cycle
 from .core.checks import check_int
+from .core.defaults import (
+    BETA,
+    CYCLIC_MOMENTA,
+    DIVERGE_TH,
+    END_LR,
+    NUM_ITER,
+    ONE_CYCLE_DIV_FACTOR,
+    ONE_CYCLE_FINAL_DIV_FACTOR,
+    ONE_CYCLE_MOMENTA,
+    ONE_CYCLE_PCT_START,
+    OPTIMIZER,
+    START_LR,
+    SWEEP_MODE,
+)
 from .core.schedules import ANNEAL_STRATEGIES, CYCLIC_MODES, quarter_cycle
 from .problems import LOCAL_PROBLEMS, PROBLEMS, get_problem
 from .training import OPTIMIZERS, make_optimizer, range_test
@@ -156,16 +170,16 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
     test.add_argument(
         "--path", help="folder with MNIST-format files, for mnist-mlp and mnist-cnn (no download)"
     )
-    test.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd_momentum", help="optimizer")
-    test.add_argument("--mode", choices=SWEEP_MODES, default="exp", help="how the lr grows")
-    test.add_argument("--start-lr", type=float, default=1e-7, help="first learning rate")
-    test.add_argument("--end-lr", type=float, default=10.0, help="last learning rate")
-    test.add_argument("--num-iter", type=int, default=100, help="steps (one lr each)")
-    test.add_argument("--beta", type=float, default=0.98, help="EWMA smoothing of the loss")
+    test.add_argument("--optimizer", choices=OPTIMIZERS, default=OPTIMIZER, help="optimizer")
+    test.add_argument("--mode", choices=SWEEP_MODES, default=SWEEP_MODE, help="how the lr grows")
+    test.add_argument("--start-lr", type=float, default=START_LR, help="first learning rate")
+    test.add_argument("--end-lr", type=float, default=END_LR, help="last learning rate")
+    test.add_argument("--num-iter", type=int, default=NUM_ITER, help="steps (one lr each)")
+    test.add_argument("--beta", type=float, default=BETA, help="EWMA smoothing of the loss")
     test.add_argument(
         "--diverge-th",
         type=float,
-        default=4.0,
+        default=DIVERGE_TH,
         help="stop when the smoothed loss passes this many times its best",
     )
     test.add_argument(
@@ -207,15 +221,23 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
     sched.add_argument(
         "--gamma", type=float, default=0.999, help="cyclic-exp_range: height x gamma per step"
     )
-    sched.add_argument("--pct-start", type=float, default=0.3, help="one-cycle: share warming up")
+    sched.add_argument(
+        "--pct-start", type=float, default=ONE_CYCLE_PCT_START, help="one-cycle: share warming up"
+    )
     sched.add_argument(
         "--anneal-strategy", choices=ANNEAL_STRATEGIES, default="cos", help="one-cycle: curve"
     )
     sched.add_argument(
-        "--div-factor", type=float, default=25.0, help="one-cycle: first lr = max_lr / this"
+        "--div-factor",
+        type=float,
+        default=ONE_CYCLE_DIV_FACTOR,
+        help="one-cycle: first lr = max_lr / this",
     )
     sched.add_argument(
-        "--final-div-factor", type=float, default=1e4, help="one-cycle: last lr = first / this"
+        "--final-div-factor",
+        type=float,
+        default=ONE_CYCLE_FINAL_DIV_FACTOR,
+        help="one-cycle: last lr = first / this",
     )
     sched.add_argument(
         "--three-phase", action="store_true", help="one-cycle: come back down before annealing"
@@ -224,13 +246,15 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
         "--base-momentum",
         type=float,
         default=None,
-        help="lowest momentum (default: PyTorch's, 0.85 one-cycle, 0.8 cyclic)",
+        help=f"lowest momentum (default: PyTorch's, {ONE_CYCLE_MOMENTA[0]} one-cycle, "
+        f"{CYCLIC_MOMENTA[0]} cyclic)",
     )
     sched.add_argument(
         "--max-momentum",
         type=float,
         default=None,
-        help="highest momentum (default: PyTorch's, 0.95 one-cycle, 0.9 cyclic)",
+        help=f"highest momentum (default: PyTorch's, {ONE_CYCLE_MOMENTA[1]} one-cycle, "
+        f"{CYCLIC_MOMENTA[1]} cyclic)",
     )
     sched.set_defaults(run=run_schedule)
     return parser

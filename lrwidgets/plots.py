@@ -47,12 +47,12 @@ GREY = "#999999"
 SMOOTHED_STYLE = {
     "debiased": dict(color=OKABE_ITO["blue"], lw=2.0, ls="-"),
     "biased": dict(color=OKABE_ITO["orange"], lw=1.5, ls="--"),
-    "seeded": dict(color=OKABE_ITO["reddish_purple"], lw=1.5, ls="-."),
+    "from-first": dict(color=OKABE_ITO["reddish_purple"], lw=1.5, ls="-."),
 }
 SMOOTHED_NAME = {
     "debiased": "EWMA, debiased",
     "biased": "EWMA from 0, biased",
-    "seeded": "EWMA seeded with the first loss",
+    "from-first": "EWMA started at the first loss",
 }
 SUGGESTION_STYLE = {
     "valley": dict(color=OKABE_ITO["black"], marker="o"),
@@ -221,10 +221,10 @@ def update_range_test(
 ) -> dict[str, float]:
     """Draw ``result`` into ``artists`` in place; return the suggestions drawn {method: lr}.
 
-    The smoothed curve is ``result.smoothed(beta, debias=debias)``; with ``conventions`` all
-    three conventions are drawn together. The suggestion markers come from
-    ``result.suggestions(beta, skip_start=..., skip_end=...)`` (on the debiased curve; None:
-    fastai's trimming) and sit on that curve; a suggestion with a caveat
+    The smoothed curve is ``result.smoothed(beta, "debiased")`` (``"biased"`` without
+    ``debias``); with ``conventions`` all three conventions are drawn together. The suggestion
+    markers come from ``result.suggestions(beta, skip_start=..., skip_end=...)`` (on the
+    debiased curve; None: fastai's trimming) and sit on that curve; a suggestion with a caveat
     (``result.caveats``) is drawn hollow, "(not firm)" in the legend and why in the title; when
     the curve never falls clearly (``result.unreliable``), the title says so too. ``pinned``
     are (label, result) pairs of earlier tests, drawn smoothed the same way for comparison.
@@ -232,29 +232,66 @@ def update_range_test(
     the y limits follow the smoothed curves (the raw loss when no smoothed curve is shown).
     """
     beta = result.beta if beta is None else beta
-    log_x = result.mode == "exp"
     ax = artists.loss_ax
-    ax.set_xscale("log" if log_x else "linear")
-
+    ax.set_xscale("log" if result.mode == "exp" else "linear")
     artists.raw.set_data(result.lrs, result.losses)
     show(artists.raw, show_raw, "raw loss")
-    shown = SMOOTHING_CONVENTIONS if conventions else ("debiased" if debias else "biased",)
-    curves = {}
-    for convention, line in artists.smoothed.items():
-        visible = show_smoothed and convention in shown
-        if visible:
-            curves[convention] = result.smoothed(beta, convention=convention)
-            line.set_data(result.lrs, curves[convention])
-        show(line, visible, f"{SMOOTHED_NAME[convention]} (beta={beta:.3g})")
-    pinned_curves = update_pinned(artists, pinned, beta, "debiased" if debias else "biased")
+    main = "debiased" if debias else "biased"
+    shown = (SMOOTHING_CONVENTIONS if conventions else (main,)) if show_smoothed else ()
+    curves = update_smoothed(artists, result, beta, shown)
+    pinned_curves = update_pinned(artists, pinned, beta, main)
 
     skips = dict(skip_start=skip_start, skip_end=skip_end)
     found = result.suggestions(beta, warn=False, **skips) if suggestions else {}
     found = {m: lr for m, lr in found.items() if m in suggestions}
     caveats = result.caveats(beta, **skips) if found else {}
-    if found:
-        curve = curves["debiased"] if "debiased" in curves else result.smoothed(beta)
-        x = np.log(result.lrs) if log_x else result.lrs
+    curve = curves.get("debiased")  # the markers sit on the debiased curve
+    if found and curve is None:
+        curve = result.smoothed(beta)
+    update_suggestions(artists, result, found, caveats, curve)
+    unreliable = bool(found) and bool(result.unreliable(beta, **skips))
+    doubts = ["Suggestions unreliable: the loss never falls clearly"] if unreliable else []
+    doubts += [f"{SUGGESTION_NAME[m]} not firm: {why}" for m, why in caveats.items() if m in found]
+    ax.set_title("\n".join(doubts), color=WARNING_COLOR, fontsize="medium")
+    update_stop(artists, result)
+
+    if curves or pinned_curves:
+        visible_curves = list(curves.values()) + pinned_curves
+    else:
+        visible_curves = [result.losses] if show_raw else []
+    update_limits(ax, [result, *(r for _, r in pinned)], visible_curves, result.diverge_th)
+    legend_below(ax)
+    if artists.lr_ax is not None:
+        update_sweep_panel(artists, result)
+    return found
+
+
+def update_smoothed(
+    artists: RangeTestArtists, result: RangeTestResult, beta: float, shown: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Show the smoothed curves of the conventions in ``shown``, hide the others; return
+    {convention: curve} of those shown."""
+    curves = {}
+    for convention, line in artists.smoothed.items():
+        visible = convention in shown
+        if visible:
+            curves[convention] = result.smoothed(beta, convention=convention)
+            line.set_data(result.lrs, curves[convention])
+        show(line, visible, f"{SMOOTHED_NAME[convention]} (beta={beta:.3g})")
+    return curves
+
+
+def update_suggestions(
+    artists: RangeTestArtists,
+    result: RangeTestResult,
+    found: dict[str, float],
+    caveats: dict[str, str],
+    curve: np.ndarray | None,
+) -> None:
+    """One marker per suggestion in ``found``, on ``curve`` (interpolated in log lr for an
+    exponential sweep); hollow and "(not firm)" for one with a caveat; the others hidden."""
+    log_x = result.mode == "exp"
+    x = (np.log(result.lrs) if log_x else result.lrs) if found else None
     for method, marker in artists.suggestions.items():
         label = f"{SUGGESTION_NAME[method]}: {format_lr(found.get(method, 0))}"
         if method in found:
@@ -266,11 +303,10 @@ def update_range_test(
             if not firm:
                 label += " (not firm)"
         show(marker, method in found, label)
-    doubts = ["Suggestions unreliable: the loss never falls clearly"]
-    doubts = doubts if found and result.unreliable(beta, **skips) else []
-    doubts += [f"{SUGGESTION_NAME[m]} not firm: {why}" for m, why in caveats.items() if m in found]
-    ax.set_title("\n".join(doubts), color=WARNING_COLOR, fontsize="medium")
 
+
+def update_stop(artists: RangeTestArtists, result: RangeTestResult) -> None:
+    """A vertical line where a stop rule ended the test, named after the rule."""
     if result.stopped_early and len(result.lrs):
         lr = float(result.lrs[-1])
         artists.stop.set_data([lr, lr], [0.0, 1.0])
@@ -279,21 +315,17 @@ def update_range_test(
     else:
         show(artists.stop, False)
 
-    planned = [result.planned_lrs] + [r.planned_lrs for _, r in pinned]
-    planned = [p for p in planned if len(p) >= 2]
+
+def update_limits(
+    ax: Axes, results: Sequence[RangeTestResult], curves: list[np.ndarray], diverge_th: float
+) -> None:
+    """x: every result's whole planned sweep; y: ``loss_limits`` of the curves shown."""
+    planned = [r.planned_lrs for r in results if len(r.planned_lrs) >= 2]
     if planned:
         ax.set_xlim(min(p[0] for p in planned), max(p[-1] for p in planned))
-    if curves or pinned_curves:
-        visible_curves = list(curves.values()) + pinned_curves
-    else:
-        visible_curves = [result.losses] if show_raw else []
-    limits = loss_limits(visible_curves, result.diverge_th)
+    limits = loss_limits(curves, diverge_th)
     if limits is not None:
         ax.set_ylim(*limits)
-    legend_below(ax)
-    if artists.lr_ax is not None:
-        update_sweep_panel(artists, result)
-    return found
 
 
 def update_pinned(
@@ -354,7 +386,7 @@ def plot_range_test(
     """Plot a range test: the raw loss, its EWMA, the suggestions and where it stopped.
 
     ``beta`` (default: the test's) and ``debias`` choose the smoothing, ``conventions=True``
-    overlays all three conventions (debiased, biased, seeded); ``suggestions`` lists the
+    overlays all three conventions (debiased, biased, from-first); ``suggestions`` lists the
     methods to mark (``lrwidgets.core.SUGGESTION_METHODS``), on the curve trimmed by
     ``skip_start`` / ``skip_end`` (None: fastai's ``lr_find`` trimming). An unreliable curve
     says so in the title; a suggestion that is not firm is hollow and the title says why.

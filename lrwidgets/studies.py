@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from .core import SUGGESTION_METHODS, UnreliableCurveWarning, one_cycle, trim_curve
 from .core.checks import check_choice, check_int
 from .problems import Problem
-from .training.data import held_out, resolve_device, steps_per_epoch
+from .training.data import fixed_batches, resolve_device, steps_per_epoch
 from .training.ensemble import batching_obstacle, fit_ensemble
 from .training.fit import fit
 from .training.loop import evaluate
@@ -163,7 +163,7 @@ def train_at_lrs(
         raise TypeError(f"batched must be None, True or False, got {batched!r}")
     total_steps = epochs * steps_per_epoch(problem.train_data, problem.batch_size)
     target = resolve_device(device)
-    train_batches = held_out(problem.train_data, problem.batch_size, target)
+    train_batches = fixed_batches(problem.train_data, problem.batch_size, target)
     plans = [
         lr if schedule == "constant" else one_cycle(total_steps, max_lr=lr) for lr in lrs.tolist()
     ]
@@ -211,7 +211,7 @@ def train_grid_loop(
     target: torch.device,
 ) -> Grid:
     """One ``fit`` per schedule in ``plans`` and seed, each from ``problem.make_model(seed)``."""
-    train_batches = held_out(problem.train_data, problem.batch_size, target)
+    train_batches = fixed_batches(problem.train_data, problem.batch_size, target)
     shape = (len(plans), len(seeds))
     train_loss, val_loss, val_accuracy = (np.full(shape, np.nan) for _ in range(3))
     for i, plan in enumerate(plans):
@@ -259,7 +259,7 @@ def train_grid_batched(
         batch_size=problem.batch_size,
         device=target,
     )
-    train_batches = held_out(problem.train_data, problem.batch_size, target)
+    train_batches = fixed_batches(problem.train_data, problem.batch_size, target)
     last = np.maximum(run.epochs_recorded - 1, 0)
     members = np.arange(len(last))
     none = run.epochs_recorded == 0  # no epoch finished: no validation, as in the loop

@@ -12,8 +12,8 @@ from lrwidgets.training.data import (
     LoaderBatches,
     TensorBatches,
     as_batches,
+    fixed_batches,
     forever,
-    held_out,
     peek,
     to_device,
 )
@@ -92,11 +92,11 @@ def test_numpy_arrays_become_float32_and_int64_tensors():
 
 def test_held_out_is_in_order_and_made_of_views():
     X, y = rows(10)
-    val = held_out((X, y), 4, CPU)
+    val = fixed_batches((X, y), 4, CPU)
     assert [len(yb) for _, yb in val] == [4, 4, 2]
     assert torch.equal(torch.cat([xb for xb, _ in val]), X)
     assert val[0][0].data_ptr() == X.data_ptr()  # a slice, not a copy
-    assert held_out(None, 4, CPU) is None
+    assert fixed_batches(None, 4, CPU) is None
 
 
 def test_loaders_and_lists_pass_through_and_cycle():

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from lrwidgets.core import check_diverge_th, divergence_limit, divergence_reason, ewma_seeded
+from lrwidgets.core import check_diverge_th, divergence_limit, divergence_reason, ewma_from_first
 
 
 @pytest.mark.parametrize("loss", [math.nan, math.inf, -math.inf])
@@ -34,13 +34,13 @@ def test_the_threshold_scales_with_the_best_loss():
 
 
 def test_stops_where_torch_lr_finder_stops(lr_finder_history):
-    # A sweep to lr=10 diverges. torch-lr-finder checks its seeded smoothing against the best
+    # A sweep to lr=10 diverges. torch-lr-finder checks its from-first smoothing against the best
     # smoothed loss so far; replaying its raw losses through the same rule must stop at the
     # same step (torch-lr-finder records the step that diverged, then stops).
     _, raw = lr_finder_history(smooth_f=0.0, end_lr=10.0)
     _, stopped = lr_finder_history(smooth_f=0.25, diverge_th=2.0, end_lr=10.0)
     assert len(stopped) < len(raw)
-    smoothed = ewma_seeded(raw, beta=0.75)
+    smoothed = ewma_from_first(raw, beta=0.75)
     best = np.minimum.accumulate(smoothed)
     steps = zip(raw, smoothed, best, strict=True)
     reasons = [divergence_reason(*step, diverge_th=2.0) for step in steps]

@@ -14,7 +14,7 @@ from torch import nn
 
 from lrwidgets.core import one_cycle
 from lrwidgets.problems import Problem, get_problem
-from lrwidgets.problems.catalog import seeded
+from lrwidgets.problems.catalog import by_seed
 from lrwidgets.studies import grid_obstacle, train_at_lrs
 from lrwidgets.training import fit
 from lrwidgets.training.ensemble import (
@@ -49,7 +49,7 @@ def noisy_spirals(spirals):
     return Problem(
         name="spirals-dropout-bn",
         description="spirals, MLP with BatchNorm and dropout",
-        make_model=seeded(dropout_batchnorm_mlp),
+        make_model=by_seed(dropout_batchnorm_mlp),
         train_data=spirals.train_data,
         val_data=spirals.val_data,
         loss_fn=nn.CrossEntropyLoss(),

@@ -64,7 +64,7 @@ def test_biased_curve_and_all_three_conventions(ax):
     plots.update_range_test(artists, result, beta=0.95, debias=False)
     biased = artists.smoothed["biased"]
     assert biased.get_visible() and not artists.smoothed["debiased"].get_visible()
-    np.testing.assert_array_equal(biased.get_ydata(), result.smoothed(0.95, debias=False))
+    np.testing.assert_array_equal(biased.get_ydata(), result.smoothed(0.95, "biased"))
     plots.update_range_test(artists, result, beta=0.95, conventions=True)
     for convention, line in artists.smoothed.items():
         assert line.get_visible()

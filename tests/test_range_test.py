@@ -16,7 +16,7 @@ from lrwidgets.core import (
     SUGGESTION_METHODS,
     divergence_reason,
     ewma,
-    ewma_seeded,
+    ewma_from_first,
     lr_sweep,
     suggest_lr,
 )
@@ -89,9 +89,11 @@ def test_recorded_smoothing_is_core_ewma_and_smoothed_recomputes_it():
     assert np.array_equal(result.smoothed_losses, ewma(result.losses, 0.9))
     assert np.array_equal(result.smoothed(), ewma(result.losses, 0.9))
     assert np.array_equal(result.smoothed(beta=0.5), ewma(result.losses, 0.5))
-    assert np.array_equal(result.smoothed(debias=False), ewma(result.losses, 0.9, debias=False))
-    seeded = result.smoothed(convention="seeded", debias=False)
-    assert np.array_equal(seeded, ewma_seeded(result.losses, 0.9))
+    assert np.array_equal(
+        result.smoothed(convention="biased"), ewma(result.losses, 0.9, debias=False)
+    )
+    from_first = result.smoothed(convention="from-first")
+    assert np.array_equal(from_first, ewma_from_first(result.losses, 0.9))
     with pytest.raises(ValueError, match="convention"):
         result.smoothed(convention="fancy")
 
@@ -255,9 +257,7 @@ def test_amp_on_cpu_warns_and_runs_in_float32():
 
 
 def test_progress_bar_is_closed_even_on_error(monkeypatch):
-    module = importlib.import_module(
-        "lrwidgets.training.range_test"
-    )  # the module, not the function
+    module = importlib.import_module("lrwidgets.training.run")  # the run's frame opens the bar
     bars = []
 
     class SpyBar:

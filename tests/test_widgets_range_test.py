@@ -117,9 +117,9 @@ def test_smoothing_checkboxes(ran):
     w.debias.value = False
     biased = by_gid(w.figure, "smoothed-biased")
     assert biased.get_visible() and not by_gid(w.figure, "smoothed-debiased").get_visible()
-    np.testing.assert_array_equal(biased.get_ydata(), w.result.smoothed(w.beta.value, debias=False))
+    np.testing.assert_array_equal(biased.get_ydata(), w.result.smoothed(w.beta.value, "biased"))
     w.show_conventions.value = True
-    for convention in ("debiased", "biased", "seeded"):
+    for convention in ("debiased", "biased", "from-first"):
         line = by_gid(w.figure, f"smoothed-{convention}")
         assert line.get_visible()
         expected = w.result.smoothed(w.beta.value, convention=convention)
@@ -127,7 +127,7 @@ def test_smoothing_checkboxes(ran):
     w.show_raw.value = False
     assert not by_gid(w.figure, "raw").get_visible()
     w.show_smoothed.value = False
-    assert not by_gid(w.figure, "smoothed-seeded").get_visible()
+    assert not by_gid(w.figure, "smoothed-from-first").get_visible()
     assert model.calls == calls
 
 

@@ -2,13 +2,13 @@
 
 Reading order: sweep.py (the lrs) -> smoothing.py (the EWMA) -> divergence.py (when to stop) ->
 suggest.py (which lr to pick) -> reliability.py (when not to trust it) -> schedules.py (how to
-train with it). checks.py holds the argument checks they share.
+train with it). checks.py holds the argument checks they share, defaults.py every default.
 """
 
 from .divergence import check_diverge_th, divergence_limit, divergence_reason
 from .reliability import UnreliableCurveWarning, minimum_caveat, unreliable_reason
 from .schedules import Schedule, constant, cyclic, fastai_one_cycle, one_cycle
-from .smoothing import EWMA, SMOOTHING_CONVENTIONS, ewma, ewma_seeded, smooth
+from .smoothing import EWMA, SMOOTHING_CONVENTIONS, ewma, ewma_from_first, smooth
 from .suggest import (
     SUGGESTION_METHODS,
     SUGGESTION_RULES,
@@ -37,7 +37,7 @@ __all__ = [
     "divergence_limit",
     "divergence_reason",
     "ewma",
-    "ewma_seeded",
+    "ewma_from_first",
     "fastai_skips",
     "fastai_one_cycle",
     "lr_sweep",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 from .checks import check_number
+from .defaults import DIVERGE_TH
 
 
 def check_diverge_th(diverge_th: object) -> float:
@@ -28,7 +29,7 @@ def check_diverge_th(diverge_th: object) -> float:
     return x
 
 
-def divergence_limit(best_smoothed_loss: float, diverge_th: float = 4.0) -> float:
+def divergence_limit(best_smoothed_loss: float, diverge_th: float = DIVERGE_TH) -> float:
     """The smoothed loss above which a test stops: ``diverge_th * best`` for ``best >= 0``,
     ``best + (diverge_th - 1) * |best|`` for a negative best (the same rule, see above).
 
@@ -41,7 +42,7 @@ def divergence_limit(best_smoothed_loss: float, diverge_th: float = 4.0) -> floa
 
 
 def divergence_reason(
-    loss: float, smoothed_loss: float, best_smoothed_loss: float, diverge_th: float = 4.0
+    loss: float, smoothed_loss: float, best_smoothed_loss: float, diverge_th: float = DIVERGE_TH
 ) -> str | None:
     """Why the test should stop now, or ``None`` to go on.
 

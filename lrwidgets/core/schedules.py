@@ -25,6 +25,17 @@ from .checks import (
     check_positive,
     check_steps,
 )
+from .defaults import (
+    CYCLIC_MOMENTA,
+    FASTAI_DIV,
+    FASTAI_DIV_FINAL,
+    FASTAI_MOMS,
+    FASTAI_PCT_START,
+    ONE_CYCLE_DIV_FACTOR,
+    ONE_CYCLE_FINAL_DIV_FACTOR,
+    ONE_CYCLE_MOMENTA,
+    ONE_CYCLE_PCT_START,
+)
 
 ANNEAL_STRATEGIES = ("cos", "linear")
 CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
@@ -104,13 +115,13 @@ class Phase(NamedTuple):
 def one_cycle(
     total_steps: int,
     max_lr: float,
-    pct_start: float = 0.3,
+    pct_start: float = ONE_CYCLE_PCT_START,
     anneal_strategy: str = "cos",
-    div_factor: float = 25.0,
-    final_div_factor: float = 1e4,
+    div_factor: float = ONE_CYCLE_DIV_FACTOR,
+    final_div_factor: float = ONE_CYCLE_FINAL_DIV_FACTOR,
     three_phase: bool = False,
-    base_momentum: float = 0.85,
-    max_momentum: float = 0.95,
+    base_momentum: float = ONE_CYCLE_MOMENTA[0],
+    max_momentum: float = ONE_CYCLE_MOMENTA[1],
 ) -> Schedule:
     """The one-cycle schedule, as ``OneCycleLR`` computes it (with ``cycle_momentum=True``).
 
@@ -226,8 +237,8 @@ def cyclic(
     step_size_down: int | None = None,
     mode: str = "triangular",
     gamma: float = 1.0,
-    base_momentum: float = 0.8,
-    max_momentum: float = 0.9,
+    base_momentum: float = CYCLIC_MOMENTA[0],
+    max_momentum: float = CYCLIC_MOMENTA[1],
 ) -> Schedule:
     """Smith's cyclical learning rates, as ``CyclicLR`` (with ``cycle_momentum=True``).
 
@@ -336,10 +347,10 @@ def fastai_one_cycle(
     total_steps: int,
     lr_max: float,
     *,
-    div: float = 25.0,
-    div_final: float = 1e5,
-    pct_start: float = 0.25,
-    moms: tuple[float, float, float] = (0.95, 0.85, 0.95),
+    div: float = FASTAI_DIV,
+    div_final: float = FASTAI_DIV_FINAL,
+    pct_start: float = FASTAI_PCT_START,
+    moms: tuple[float, float, float] = FASTAI_MOMS,
 ) -> Schedule:
     """fastai's ``Learner.fit_one_cycle`` schedule (``combined_cos`` run by ``ParamScheduler``).
 

@@ -5,7 +5,8 @@ Three conventions meet learners, and the widgets can draw all three:
 - ``ewma(x, beta, debias=True)``: fastai's, the average started at 0 and divided by 1 - beta**t.
 - ``ewma(x, beta, debias=False)``: the same average without the correction; it starts near 0
   because avg_0 = 0 pulls the first values down.
-- ``ewma_seeded(x, beta)``: torch-lr-finder's, started at the first loss instead of 0
+- ``ewma_from_first(x, beta)`` ("from-first"): torch-lr-finder's, started at the first loss
+  instead of 0
   (its ``smooth_f`` is 1 - beta); no correction is needed, but the first loss weighs too much.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .checks import check_beta, check_bool
+from .defaults import BETA
 
 
 def _as_1d(values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -39,7 +41,7 @@ class EWMA:
     (2.0, 3.3333333333333335)
     """
 
-    def __init__(self, beta: float = 0.98, debias: bool = True) -> None:
+    def __init__(self, beta: float = BETA, debias: bool = True) -> None:
         self.beta = check_beta("beta", beta)
         self.debias = check_bool("debias", debias)
         self.avg = 0.0
@@ -53,7 +55,7 @@ class EWMA:
 
 
 def ewma(
-    values: Sequence[float] | np.ndarray, beta: float = 0.98, debias: bool = True
+    values: Sequence[float] | np.ndarray, beta: float = BETA, debias: bool = True
 ) -> np.ndarray:
     """Exponentially weighted moving average of ``values``.
 
@@ -72,7 +74,7 @@ def ewma(
     return np.array([smoother.update(value) for value in _as_1d(values)])
 
 
-def ewma_seeded(values: Sequence[float] | np.ndarray, beta: float = 0.98) -> np.ndarray:
+def ewma_from_first(values: Sequence[float] | np.ndarray, beta: float = BETA) -> np.ndarray:
     """torch-lr-finder's smoothing: s_1 = x_1,  s_t = beta * s_{t-1} + (1 - beta) * x_t."""
     x = _as_1d(values)
     beta = check_beta("beta", beta)
@@ -82,16 +84,16 @@ def ewma_seeded(values: Sequence[float] | np.ndarray, beta: float = 0.98) -> np.
     return out
 
 
-SMOOTHING_CONVENTIONS = ("debiased", "biased", "seeded")
+SMOOTHING_CONVENTIONS = ("debiased", "biased", "from-first")
 
 
 def smooth(values: Sequence[float] | np.ndarray, beta: float, convention: str) -> np.ndarray:
-    """Smooth with one of the three conventions by name ("debiased", "biased", "seeded")."""
+    """Smooth with one of the three conventions by name ("debiased", "biased", "from-first")."""
     if convention == "debiased":
         return ewma(values, beta, debias=True)
     if convention == "biased":
         return ewma(values, beta, debias=False)
-    if convention == "seeded":
-        return ewma_seeded(values, beta)
+    if convention == "from-first":
+        return ewma_from_first(values, beta)
     choices = ", ".join(repr(c) for c in SMOOTHING_CONVENTIONS)
     raise ValueError(f"convention must be one of {choices}, got {convention!r}")

@@ -27,9 +27,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .checks import check_choice, check_int
+from .defaults import SKIP_END
 
 MIN_POINTS = 3
-FASTAI_SKIP_END = 5
 SLIDE_LR_DIFF = 15  # fastai's defaults for slide
 SLIDE_THRESH = 0.005
 
@@ -40,7 +40,7 @@ def fastai_skips(num_iter: int) -> tuple[int, int]:
     """The points ``Learner.lr_find(num_it=num_iter)`` drops before its rules:
     ``(num_iter // 10, 5)`` from the start and the end of the recorded curve."""
     num_iter = check_int("num_iter", num_iter, minimum=1)
-    return num_iter // 10, FASTAI_SKIP_END
+    return num_iter // 10, SKIP_END
 
 
 def trim_curve(

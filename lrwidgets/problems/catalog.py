@@ -27,6 +27,7 @@ from ..core.checks import (
     check_open_unit,
     check_positive,
 )
+from ..core.defaults import SGD_MOMENTUM
 from .datasets import load_idx_images
 
 PROBLEMS = ("quadratic", "spirals", "digits-mlp", "digits-cnn")
@@ -60,7 +61,7 @@ class Problem:
         check_choice("task", self.task, TASKS)
 
 
-def seeded(build: Callable[[], nn.Module]) -> Callable[[int], nn.Module]:
+def by_seed(build: Callable[[], nn.Module]) -> Callable[[int], nn.Module]:
     """Turn ``build()`` into ``make_model(seed)``: the same seed gives the same weights.
 
     The global torch random state is saved and restored, so making a model changes nothing else.
@@ -175,7 +176,7 @@ def quadratic(
     train, val = tensors(X, y), tensors(X_val, y_val)
     X32, y32 = (t.double().numpy() for t in train)
     w_best = np.linalg.lstsq(X32, y32, rcond=None)[0]
-    momentum = 0.9
+    momentum = SGD_MOMENTUM  # the default optimizer's (lrwidgets.core.defaults)
     extras = {
         "eigenvalues": eigenvalues,
         "lambda_max": lambda_max,
@@ -191,10 +192,10 @@ def quadratic(
         description=(
             f"least squares in {dim} dimensions with Hessian eigenvalues from {lambda_max:g} "
             f"down to {extras['lambda_min']:.3g}; plain GD is stable below lr = "
-            f"{extras['stability_limit']:.3g}, SGD with momentum 0.9 below "
+            f"{extras['stability_limit']:.3g}, SGD with momentum {momentum:g} below "
             f"{extras['momentum_stability_limit']:.3g}"
         ),
-        make_model=seeded(partial(nn.Linear, dim, 1, bias=False)),
+        make_model=by_seed(partial(nn.Linear, dim, 1, bias=False)),
         train_data=train,
         val_data=val,
         loss_fn=nn.MSELoss(),
@@ -240,7 +241,7 @@ def spirals(
     return Problem(
         name="spirals",
         description=f"{arms}-arm spirals, {turns:g} turns, {arms * n_per_arm} points; MLP",
-        make_model=seeded(partial(mlp, [2, hidden, hidden, arms])),
+        make_model=by_seed(partial(mlp, [2, hidden, hidden, arms])),
         train_data=train,
         val_data=val,
         loss_fn=nn.CrossEntropyLoss(),
@@ -277,7 +278,7 @@ def image_problem(
     return Problem(
         name=name,
         description=f"{description}; {len(train[0])} train / {len(val[0])} validation; {model}",
-        make_model=seeded(build),
+        make_model=by_seed(build),
         train_data=train,
         val_data=val,
         loss_fn=nn.CrossEntropyLoss(),

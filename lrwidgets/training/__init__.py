@@ -1,5 +1,6 @@
 """Training mechanics with torch: the range test, fit with a schedule, devices and batching,
-optimizers, and saving and restoring what a run touches.
+optimizers, and saving and restoring what a run touches. ``run.py`` holds the frame both runs
+share (seeding, held-out data, placement, progress bar, putting back afterwards).
 
 Never imports ipywidgets or pyplot (``RangeTestResult.plot`` imports ``lrwidgets.plots`` lazily).
 """

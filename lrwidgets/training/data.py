@@ -196,16 +196,17 @@ def steps_per_epoch(data: Any, batch_size: int = 64) -> int:
     return len(as_batches(data, batch_size))
 
 
-def held_out(
-    val_data: Any, batch_size: int, device: torch.device, name: str = "val_data"
+def fixed_batches(
+    data: Any, batch_size: int, device: torch.device, name: str = "val_data"
 ) -> list | None:
-    """Held-out batches in a fixed order, kept on ``device`` (None without val_data).
+    """The batches of ``data`` in a fixed order, kept on ``device`` (None for None): the
+    held-out data a run measures after every step, or the data a study measures a loss on.
 
     ``(X, y)`` becomes slices of ``batch_size`` rows (views, no copies); a loader is read once.
     """
-    if val_data is None:
+    if data is None:
         return None
-    kept = list(as_batches(val_data, batch_size, name).to(device).epoch(shuffle=False))
+    kept = list(as_batches(data, batch_size, name).to(device).epoch(shuffle=False))
     if not kept:
         raise ValueError(f"{name} is empty: it yielded no batches")
     return kept

@@ -37,7 +37,8 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 from ..core import Schedule
-from .data import Batches, as_batches, held_out, is_tensor_pair, peek, resolve_device
+from ..core.defaults import SGD_MOMENTUM
+from .data import Batches, as_batches, fixed_batches, is_tensor_pair, peek, resolve_device
 from .fit import check_schedule
 from .loop import LossFn, is_class_labels, resolve_loss
 from .state import local_generator, seeded
@@ -138,7 +139,7 @@ def update_rule(optimizer: torch.optim.Optimizer | None, model: nn.Module) -> Up
     groups, a group that is not all of the model's trainable parameters, or amsgrad.
     """
     if optimizer is None:
-        return SGDRule(momentum=0.9)
+        return SGDRule(momentum=SGD_MOMENTUM)
     kind = type(optimizer)
     if kind not in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW):
         raise ValueError(f"the batched grid knows SGD, Adam and AdamW, not {kind.__name__}")
@@ -391,16 +392,16 @@ def fit_ensemble(
         raise TypeError(
             f"data must be a tuple (X, y) of tensors or arrays, got {type(data).__name__}"
         )
-    target = resolve_device(device)
+    device = resolve_device(device)
     for model in models:
-        model.to(target)
+        model.to(device)
     rule = update_rule(optimizer, models[0])
     batches = as_batches(data, batch_size)
     per_epoch = len(batches)
     plans = [check_schedule(s, epochs * per_epoch, epochs) for s in schedules]
     if len({p.momentum is None for p in plans}) > 1:
         raise ValueError("schedules must all set the momentum, or none of them")
-    batches = batches.to(target)
+    batches = batches.to(device)
     groups = [range(len(seeds))]
     if len(seeds) > 1 and draws_random_numbers(models[0], next(batches.epoch(shuffle=False))[0]):
         groups = [[k] for k in range(len(seeds))]
@@ -413,8 +414,8 @@ def fit_ensemble(
             rule,
             plans,
             epochs,
-            held_out(val_data, batch_size, target),
-            target,
+            fixed_batches(val_data, batch_size, device),
+            device,
         )
         for group in groups
     ]

@@ -15,6 +15,7 @@ scheduler the Schedule mirrors (``Schedule.to_code()``). The momentum goes to th
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from numbers import Real
@@ -23,11 +24,10 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..core import Schedule, constant
 from ..core.checks import check_int, check_positive
-from .data import as_batches, held_out, peek, resolve_device
+from .data import Batches, as_batches, resolve_device
 from .loop import (
     STOPPED_BY_CALLBACK,
     Callback,
@@ -35,15 +35,13 @@ from .loop import (
     StepFn,
     autocast,
     check_common,
-    check_first_batch,
     evaluate,
     grad_scaler,
-    place,
-    resolve_loss,
     set_lr,
     train_step,
 )
-from .state import local_generator, move_optimizer_state, seeded
+from .run import first_batch, training_run
+from .state import local_generator
 
 
 @dataclass(eq=False)  # numpy arrays have no single truth value to compare by
@@ -84,6 +82,28 @@ def set_momentum(optimizer: torch.optim.Optimizer, momentum: float) -> None:
             group["betas"] = (momentum, *group["betas"][1:])
 
 
+def set_step_schedule(
+    optimizer: torch.optim.Optimizer,
+    lrs: list[float] | None,
+    momenta: list[float] | None,
+    step: int,
+) -> None:
+    """Set step ``step``'s lr and momentum on every param group (None: leave it as it is)."""
+    if lrs is not None:
+        set_lr(optimizer, lrs[step])
+    if momenta is not None:
+        set_momentum(optimizer, momenta[step])
+
+
+def stop_reason(loss: float, stop: object) -> str | None:
+    """Why fit stops after this step: a loss that is not finite, or the callback asked to."""
+    if not math.isfinite(loss):
+        return f"loss is not finite ({loss})"
+    if stop:
+        return STOPPED_BY_CALLBACK
+    return None
+
+
 def check_schedule(schedule: object, total_steps: int, epochs: int) -> Schedule | None:
     """A Schedule of ``total_steps`` steps (a number becomes a constant one), or None."""
     if schedule is None or isinstance(schedule, Schedule):
@@ -104,6 +124,16 @@ def check_schedule(schedule: object, total_steps: int, epochs: int) -> Schedule 
     return schedule
 
 
+def check_learning_rate(schedule: Schedule | None, optimizer: torch.optim.Optimizer | None) -> None:
+    """The lr comes from the schedule or the optimizer; the schedule's momenta need a place."""
+    if optimizer is None and schedule is None:
+        raise ValueError(
+            "fit needs a learning rate: pass schedule (a Schedule or a number) or an optimizer"
+        )
+    if optimizer is not None:
+        check_momentum_target(schedule, optimizer)
+
+
 def check_momentum_target(schedule: Schedule | None, optimizer: torch.optim.Optimizer) -> None:
     if schedule is None or schedule.momentum is None:
         return
@@ -114,6 +144,13 @@ def check_momentum_target(schedule: Schedule | None, optimizer: torch.optim.Opti
                 "neither 'momentum' nor 'betas'; use a schedule without momentum "
                 "(a number or lrwidgets.constant) or another optimizer"
             )
+
+
+def in_epochs(
+    batches: Batches, epochs: int, per_epoch: int, generator: torch.Generator | None
+) -> Iterator:
+    """``epochs`` passes of ``per_epoch`` batches each, every pass in a fresh order."""
+    return chain.from_iterable(islice(batches.epoch(generator), per_epoch) for _ in range(epochs))
 
 
 def fit(
@@ -148,78 +185,61 @@ def fit(
     """
     epochs = check_int("epochs", epochs, minimum=1)
     check_common(model, loss_fn, optimizer, seed, callback, step_fn, progress)
-    target = resolve_device(device)
+    device = resolve_device(device)
     batches = as_batches(data, batch_size)
     per_epoch = len(batches)
     schedule = check_schedule(schedule, epochs * per_epoch, epochs)
-    if optimizer is None and schedule is None:
-        raise ValueError(
-            "fit needs a learning rate: pass schedule (a Schedule or a number) or an optimizer"
-        )
-    if optimizer is not None:
-        check_momentum_target(schedule, optimizer)
-    amp_context = autocast(target, amp)
-    scaler = grad_scaler(target, amp)
-    batches = batches.to(target)
+    check_learning_rate(schedule, optimizer)
+    amp_context = autocast(device, amp)
+    scaler = grad_scaler(device, amp)
+    batches = batches.to(device)
 
     lrs = None if schedule is None else schedule.lr.tolist()
     momenta = None if schedule is None or schedule.momentum is None else schedule.momentum.tolist()
-    home = next(model.parameters()).device
     seen_lr, seen_momentum, losses, val_losses, val_accuracies = [], [], [], [], []
     reason = None
-    with seeded(seed):
-        val = held_out(val_data, batch_size, target)  # (a shuffling loader draws randoms)
-        bar = tqdm(total=epochs * per_epoch, desc="fit", disable=not progress)
-        try:
-            runner = place(model, optimizer, target, lrs[0] if lrs else 0.0)
-            group = runner.param_groups[0]  # the lr and momentum recorded are this group's
-            model.train()
-            generator = local_generator(seed)
-            first, stream = peek(
-                chain.from_iterable(
-                    islice(batches.epoch(generator), per_epoch) for _ in range(epochs)
+    with training_run(
+        model,
+        optimizer,
+        device,
+        lrs[0] if lrs else 0.0,
+        seed=seed,
+        val_data=val_data,
+        batch_size=batch_size,
+        steps=epochs * per_epoch,
+        desc="fit",
+        progress=progress,
+        restore_after=False,
+    ) as run:
+        group = run.opt.param_groups[0]  # the lr and momentum recorded are this group's
+        stream = in_epochs(batches, epochs, per_epoch, local_generator(seed))
+        loss_fn, stream = first_batch(stream, model, loss_fn, step_fn, amp_context)
+        for step, batch in enumerate(stream):
+            set_step_schedule(run.opt, lrs, momenta, step)
+            loss = train_step(
+                model,
+                run.opt,
+                [batch],
+                loss_fn,
+                step_fn,
+                amp_context,
+                scaler=scaler,
+                first=step == 0,
+            ).loss.item()
+            lr = group["lr"]
+            seen_lr.append(lr)
+            seen_momentum.append(momentum_of(group))
+            losses.append(loss)
+            run.bar.update()
+            reason = stop_reason(loss, callback is not None and callback(step, lr, loss))
+            if reason is not None:
+                break
+            if run.val is not None and (step + 1) % per_epoch == 0:  # the end of an epoch
+                val_loss, val_accuracy = evaluate(
+                    model, run.val, loss_fn, step_fn, amp_context, accuracy=True
                 )
-            )
-            loss_fn = resolve_loss(loss_fn, step_fn, first)
-            check_first_batch(model, first, step_fn, amp_context)
-            for step, batch in enumerate(stream):
-                if lrs is not None:
-                    set_lr(runner, lrs[step])
-                if momenta is not None:
-                    set_momentum(runner, momenta[step])
-                loss = train_step(
-                    model,
-                    runner,
-                    [batch],
-                    loss_fn,
-                    step_fn,
-                    amp_context,
-                    scaler=scaler,
-                    first=step == 0,
-                ).loss.item()
-                lr = group["lr"]
-                seen_lr.append(lr)
-                seen_momentum.append(momentum_of(group))
-                losses.append(loss)
-                bar.update()
-                stop = callback is not None and callback(step, lr, loss)
-                if not math.isfinite(loss):
-                    reason = f"loss is not finite ({loss})"
-                elif stop:
-                    reason = STOPPED_BY_CALLBACK
-                if reason is not None:
-                    break
-                if val is not None and (step + 1) % per_epoch == 0:  # the end of an epoch
-                    val_loss, val_accuracy = evaluate(
-                        model, val, loss_fn, step_fn, amp_context, accuracy=True
-                    )
-                    val_losses.append(val_loss)
-                    val_accuracies.append(val_accuracy)
-        finally:
-            bar.close()
-            model.to(home)
-            if optimizer is not None:
-                move_optimizer_state(optimizer)
+                val_losses.append(val_loss)
+                val_accuracies.append(val_accuracy)
     return History(
         lr=np.array(seen_lr, dtype=float),
         momentum=np.array(seen_momentum, dtype=float),

@@ -4,7 +4,7 @@ the loss on held-out data.
 Defaults:
 
 - ``optimizer=None``: ``torch.optim.SGD(model.parameters(), lr, momentum=0.9)``
-  (``make_optimizer("sgd_momentum", ...)``).
+  (``make_optimizer("sgd_momentum", ...)``, made by ``run.optimizer_to_step``).
 - ``loss_fn=None``: ``nn.CrossEntropyLoss()`` when the targets are integer class labels (an
   integer dtype, such as int64), otherwise ``nn.MSELoss()`` (regression, float targets).
 
@@ -34,8 +34,6 @@ import torch
 from torch import nn
 
 from ..core.checks import check_bool, check_int
-from .optimizers import make_optimizer
-from .state import move_optimizer_state
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 StepFn = Callable[[nn.Module, Any], torch.Tensor]
@@ -107,18 +105,6 @@ def check_common(
 def is_class_labels(targets: torch.Tensor) -> bool:
     """Integer targets (int64, int32, ...) are class labels; float or bool targets are not."""
     return not (targets.is_floating_point() or targets.is_complex() or targets.dtype == torch.bool)
-
-
-def place(
-    model: nn.Module, optimizer: torch.optim.Optimizer | None, device: torch.device, lr: float
-) -> torch.optim.Optimizer:
-    """Move ``model`` to ``device``; return the optimizer to train with: the given one (its
-    state moved along) or a new default one starting at ``lr``."""
-    model.to(device)
-    if optimizer is None:
-        return make_optimizer("sgd_momentum", model.parameters(), lr)
-    move_optimizer_state(optimizer)
-    return optimizer
 
 
 def default_loss(targets: torch.Tensor) -> nn.Module:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 import torch
 
 from ..core.checks import check_choice, check_positive
+from ..core.defaults import SGD_MOMENTUM
 
 OPTIMIZERS = ("sgd", "sgd_momentum", "adam")
 
@@ -28,5 +29,5 @@ def make_optimizer(
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr)
     if name == "sgd_momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+        return torch.optim.SGD(params, lr=lr, momentum=SGD_MOMENTUM)
     return torch.optim.Adam(params, lr=lr)

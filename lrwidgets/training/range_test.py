@@ -29,16 +29,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..core import EWMA, check_diverge_th, divergence_reason, lr_sweep
 from ..core.checks import check_beta, check_choice, check_int, check_positive
-from .data import as_batches, forever, held_out, in_groups, peek
+from ..core.defaults import BETA, DIVERGE_TH, END_LR, NUM_ITER, START_LR, SWEEP_MODE
+from .data import as_batches, forever, in_groups
 from .distributed import any_rank, mean_over_ranks, rank, training_device
 from .groups import lr_ratios, set_group_lrs
 from .loop import (
@@ -48,17 +50,81 @@ from .loop import (
     StepFn,
     autocast,
     check_common,
-    check_first_batch,
     evaluate,
     grad_scaler,
-    place,
-    resolve_loss,
     train_step,
 )
 from .result import RangeTestResult
-from .state import local_generator, restore, seeded, snapshot
+from .run import first_batch, training_run
+from .state import local_generator
 
 VARY = ("init", "order", "both")
+
+
+@dataclass
+class Curve:
+    """The range test's record as it grows: one point per step taken (the skipped steps kept
+    apart), the smoothed loss and its best so far, for the stop rule."""
+
+    smoother: EWMA
+    diverge_th: float
+    best: float = math.inf
+    lrs: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    train_losses: list[float] = field(default_factory=list)
+    val_losses: list[float] = field(default_factory=list)
+    smoothed: list[float] = field(default_factory=list)
+    skipped_lrs: list[float] = field(default_factory=list)
+    skipped_losses: list[float] = field(default_factory=list)
+
+    @property
+    def steps(self) -> int:
+        return len(self.losses)
+
+    def add(self, lr: float, loss: float, train: float, held_out: bool) -> str | None:
+        """Record one step (``loss`` is the held-out loss when ``held_out``); return why the
+        test must stop there (``divergence_reason``), or None."""
+        self.train_losses.append(train)
+        if held_out:
+            self.val_losses.append(loss)
+        self.lrs.append(lr)
+        self.losses.append(loss)
+        smooth = self.smoother.update(loss)
+        self.best = min(self.best, smooth)
+        self.smoothed.append(smooth)
+        return divergence_reason(loss, smooth, self.best, self.diverge_th)
+
+    def skip(self, lr: float, loss: float) -> None:
+        """A step the GradScaler skipped: kept apart from the curve."""
+        self.skipped_lrs.append(lr)
+        self.skipped_losses.append(loss)
+
+    def result(
+        self,
+        planned: np.ndarray,
+        mode: str,
+        beta: float,
+        reason: str | None,
+        ratios: tuple[float, ...],
+        held_out: bool,
+    ) -> RangeTestResult:
+        """The finished test: the curve as arrays, and why it stopped early (or None)."""
+        return RangeTestResult(
+            lrs=np.array(self.lrs),
+            losses=np.array(self.losses),
+            planned_lrs=planned,
+            mode=mode,
+            beta=beta,
+            diverge_th=self.diverge_th,
+            stopped_early=reason is not None,
+            stop_reason=reason,
+            val_losses=np.array(self.val_losses) if held_out else None,
+            train_losses=np.array(self.train_losses),
+            smoothed_losses=np.array(self.smoothed),
+            skipped_lrs=np.array(self.skipped_lrs),
+            skipped_losses=np.array(self.skipped_losses),
+            group_ratios=ratios,
+        )
 
 
 def range_test(
@@ -67,12 +133,12 @@ def range_test(
     loss_fn: LossFn | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     *,
-    start_lr: float = 1e-7,
-    end_lr: float = 10.0,
-    num_iter: int = 100,
-    mode: str = "exp",
-    beta: float = 0.98,
-    diverge_th: float = 4.0,
+    start_lr: float = START_LR,
+    end_lr: float = END_LR,
+    num_iter: int = NUM_ITER,
+    mode: str = SWEEP_MODE,
+    beta: float = BETA,
+    diverge_th: float = DIVERGE_TH,
     val_data: Any = None,
     batch_size: int = 64,
     device: str | torch.device = "auto",
@@ -127,81 +193,73 @@ def range_test(
     if clip_grad_norm is not None:
         clip_grad_norm = check_positive("clip_grad_norm", clip_grad_norm)
     ratios = lr_ratios(optimizer)
-    target = training_device(model, device)
-    amp_context = autocast(target, amp)
-    batches = as_batches(data, batch_size).to(target)
+    device = training_device(model, device)
+    amp_context = autocast(device, amp)
+    batches = as_batches(data, batch_size).to(device)
 
-    lrs, train_losses, val_losses, losses, smoothed = [], [], [], [], []
-    skipped_lrs, skipped_losses = [], []
-    smoother, best, reason = EWMA(beta), math.inf, None
-    with seeded(seed):
-        val = held_out(val_data, batch_size, target)  # (a shuffling loader draws randoms)
-        saved = snapshot(model, optimizer)
-        bar = tqdm(total=num_iter, desc="range test", disable=not progress or rank() != 0)
-        try:
-            runner = place(model, optimizer, target, start_lr)
-            scaler = grad_scaler(target, amp)
-            model.train()
-            first, stream = peek(forever(batches, local_generator(seed)))
-            loss_fn = resolve_loss(loss_fn, step_fn, first)
-            check_first_batch(model, first, step_fn, amp_context)
-            steps = in_groups(stream, accumulation_steps)  # endless: the sweep sets the length
-            for step, (lr, step_batches) in enumerate(zip(planned.tolist(), steps, strict=False)):
-                set_group_lrs(runner, lr, ratios)
-                outcome = train_step(
-                    model,
-                    runner,
-                    step_batches,
-                    loss_fn,
-                    step_fn,
-                    amp_context,
-                    clip_grad_norm=clip_grad_norm,
-                    scaler=scaler,
-                    first=step == 0,
-                )
-                loss = train = outcome.loss.item()
-                if val is not None:
-                    loss = evaluate(model, val, loss_fn, step_fn, amp_context)[0]
-                train, loss = mean_over_ranks([train, loss])
-                bar.update()
-                if scaler is not None and any_rank(outcome.skipped) and math.isfinite(loss):
-                    skipped_lrs.append(lr)  # no step was taken at this lr: not on the curve
-                    skipped_losses.append(loss)
-                    continue
-                train_losses.append(train)
-                if val is not None:
-                    val_losses.append(loss)
-                lrs.append(lr)
-                losses.append(loss)
-                t = len(losses)
-                smooth = smoother.update(loss)
-                best = min(best, smooth)
-                smoothed.append(smooth)
-                stop = any_rank(callback is not None and bool(callback(t - 1, lr, loss)))
-                reason = divergence_reason(loss, smooth, best, diverge_th)
-                if reason is None and stop:
-                    reason = STOPPED_BY_CALLBACK
-                if reason is not None:
-                    break
-        finally:
-            bar.close()
-            restore(saved, optimizer)
-    return RangeTestResult(
-        lrs=np.array(lrs),
-        losses=np.array(losses),
-        planned_lrs=planned,
-        mode=mode,
-        beta=beta,
-        diverge_th=diverge_th,
-        stopped_early=reason is not None,
-        stop_reason=reason,
-        val_losses=None if val is None else np.array(val_losses),
-        train_losses=np.array(train_losses),
-        smoothed_losses=np.array(smoothed),
-        skipped_lrs=np.array(skipped_lrs),
-        skipped_losses=np.array(skipped_losses),
-        group_ratios=ratios,
-    )
+    curve = Curve(EWMA(beta), diverge_th)
+    reason = None
+    with training_run(
+        model,
+        optimizer,
+        device,
+        start_lr,
+        seed=seed,
+        val_data=val_data,
+        batch_size=batch_size,
+        steps=num_iter,
+        desc="range test",
+        progress=progress and rank() == 0,
+        restore_after=True,
+    ) as run:
+        scaler = grad_scaler(device, amp)
+        stream = forever(batches, local_generator(seed))
+        loss_fn, stream = first_batch(stream, model, loss_fn, step_fn, amp_context)
+        steps = in_groups(stream, accumulation_steps)  # endless: the sweep sets the length
+        for step, (lr, step_batches) in enumerate(zip(planned.tolist(), steps, strict=False)):
+            set_group_lrs(run.opt, lr, ratios)
+            outcome = train_step(
+                model,
+                run.opt,
+                step_batches,
+                loss_fn,
+                step_fn,
+                amp_context,
+                clip_grad_norm=clip_grad_norm,
+                scaler=scaler,
+                first=step == 0,
+            )
+            train, loss = measured_losses(
+                outcome.loss.item(), model, run.val, loss_fn, step_fn, amp_context
+            )
+            run.bar.update()
+            if scaler is not None and any_rank(outcome.skipped) and math.isfinite(loss):
+                curve.skip(lr, loss)  # no step was taken at this lr: not on the curve
+                continue
+            reason = curve.add(lr, loss, train, held_out=run.val is not None)
+            stop = any_rank(callback is not None and bool(callback(curve.steps - 1, lr, loss)))
+            if reason is None and stop:
+                reason = STOPPED_BY_CALLBACK
+            if reason is not None:
+                break
+    return curve.result(planned, mode, beta, reason, ratios, held_out=val_data is not None)
+
+
+def measured_losses(
+    train: float,
+    model: nn.Module,
+    val: list | None,
+    loss_fn: LossFn | None,
+    step_fn: StepFn | None,
+    amp_context: AbstractContextManager,
+) -> tuple[float, float]:
+    """(the step's training loss, the loss the curve records: the loss on all of ``val``
+    after the step, or the training loss without it), each the mean over the ranks."""
+    loss = train
+    if val is not None:
+        loss = evaluate(model, val, loss_fn, step_fn, amp_context)[0]
+    train, loss = mean_over_ranks([train, loss])
+    return train, loss
 
 
 def repeat_range_test(

@@ -27,6 +27,7 @@ from ..core import (
     unreliable_reason,
 )
 from ..core.checks import check_beta, check_choice
+from ..core.defaults import BETA, DIVERGE_TH, SWEEP_MODE
 
 if TYPE_CHECKING:
     import torch
@@ -62,9 +63,9 @@ class RangeTestResult:
     lrs: np.ndarray = field(repr=False)
     losses: np.ndarray = field(repr=False)
     planned_lrs: np.ndarray = field(repr=False)
-    mode: str = "exp"
-    beta: float = 0.98
-    diverge_th: float = 4.0
+    mode: str = SWEEP_MODE
+    beta: float = BETA
+    diverge_th: float = DIVERGE_TH
     stopped_early: bool = False
     stop_reason: str | None = None
     val_losses: np.ndarray | None = field(default=None, repr=False)
@@ -79,17 +80,14 @@ class RangeTestResult:
         """Number of steps taken."""
         return len(self.lrs)
 
-    def smoothed(
-        self, beta: float | None = None, debias: bool = True, convention: str | None = None
-    ) -> np.ndarray:
+    def smoothed(self, beta: float | None = None, convention: str = "debiased") -> np.ndarray:
         """The stored raw losses smoothed again (no training).
 
-        ``beta`` defaults to the test's. ``convention`` ("debiased", "biased", "seeded"; see
-        ``lrwidgets.core.smooth``) overrides ``debias``, which picks "debiased" or "biased".
+        ``beta`` defaults to the test's. ``convention``: "debiased" (what the test saw),
+        "biased" (no division by 1 - beta**t) or "from-first" (started at the first loss); see
+        ``lrwidgets.core.smooth``.
         """
         beta = self.beta if beta is None else check_beta("beta", beta)
-        if convention is None:
-            convention = "debiased" if debias else "biased"
         return smooth(self.losses, beta, convention)
 
     @property

@@ -9,6 +9,7 @@ not allowed); putting another object in a control's place is refused, so the wid
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import ipywidgets
 
@@ -16,6 +17,20 @@ from .controls import close_tree, set_value
 from .figure import FigureView
 from .messages import MessageBox
 from .runner import Runner
+
+
+def check_custom_parts(model: Any, data: Any, loss_fn: Any, step_fn: Any, **more: Any) -> None:
+    """Your own model comes as ``model=`` and ``data=`` together; ``loss_fn=``, ``step_fn=``
+    and the ``more`` parts (``optimizer=``, ...) only with them; ``loss_fn`` or ``step_fn``,
+    not both. ValueError otherwise."""
+    if (model is None) != (data is None):
+        raise ValueError("a custom problem needs both model= and data=")
+    parts = {"loss_fn": loss_fn, "step_fn": step_fn, **more}
+    if model is None and any(value is not None for value in parts.values()):
+        names = [f"{name}=" for name in parts]
+        raise ValueError(f"{', '.join(names[:-1])} and {names[-1]} go with model= and data=")
+    if loss_fn is not None and step_fn is not None:
+        raise ValueError("pass loss_fn or step_fn, not both: step_fn computes the loss itself")
 
 
 class LRWidget(ipywidgets.VBox):

@@ -21,6 +21,7 @@ from torch import nn
 
 from ..core import SUGGESTION_METHODS, SWEEP_MODES, lr_sweep
 from ..core.checks import check_beta, check_choice, check_int
+from ..core.defaults import BETA, DIVERGE_TH, END_LR, NUM_ITER, OPTIMIZER, SKIP_END, START_LR
 from ..plots import draw_range_test, format_lr, update_range_test
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import RangeTestResult, range_test
@@ -28,7 +29,7 @@ from ..training.copies import private_copy
 from ..training.data import is_tensor_pair
 from ..training.loop import STOPPED_BY_CALLBACK
 from ..training.optimizers import OPTIMIZERS, make_optimizer
-from .base import LRWidget
+from .base import LRWidget, check_custom_parts
 from .controls import STYLE, apply_defaults, checked_slider, log_slider, number_box, row, toggle
 from .runner import STOPPED
 
@@ -131,12 +132,7 @@ class RangeTestWidget(LRWidget):
         **defaults: Any,
     ) -> None:
         super().__init__()
-        if (model is None) != (data is None):
-            raise ValueError("a custom problem needs both model= and data=")
-        if model is None and (loss_fn, optimizer, step_fn) != (None, None, None):
-            raise ValueError("loss_fn=, step_fn= and optimizer= go with model= and data=")
-        if loss_fn is not None and step_fn is not None:
-            raise ValueError("pass loss_fn or step_fn, not both: step_fn computes the loss itself")
+        check_custom_parts(model, data, loss_fn, step_fn, optimizer=optimizer)
         self.model, self.data, self.loss_fn, self.optimizer = model, data, loss_fn, optimizer
         self.step_fn = step_fn
         self._problems: dict[str, Problem] = {}
@@ -145,23 +141,39 @@ class RangeTestWidget(LRWidget):
         self._setup((5.8, 6.4), backend)
         self._setup_runner(self._range_test, prepare=self._prepare)
         self._job: dict[str, Any] = {}
+        self._make_controls(custom=model is not None)
+        self.problem.value = (
+            CUSTOM if model is not None else check_choice("problem", problem, PROBLEMS)
+        )
+        self._problem_changed()
+        self.num_iter.observe(self._num_iter_changed, "value")
+        self._num_iter_changed()
+        # skip_start follows num_iter: set it after num_iter, whatever the keyword order.
+        apply_defaults(self, sorted_skips_last(defaults), self.CONTROLS)
+        self._wire()
+        self._lay_out()
+        self.view.draw()
 
-        choices = ([CUSTOM] if model is not None else []) + list(PROBLEMS)
+    # -- building the widget ----------------------------------------------------------------------
+    def _make_controls(self, custom: bool) -> None:
+        """The controls at the range test's defaults (``lrwidgets.core.defaults``), the pin
+        buttons and the figure."""
+        choices = ([CUSTOM] if custom else []) + list(PROBLEMS)
         self.problem = ipywidgets.Dropdown(options=choices, description="problem", style=STYLE)
         self.optimizer_name = ipywidgets.Dropdown(
-            options=OPTIMIZERS, value="sgd_momentum", description="optimizer", style=STYLE
+            options=OPTIMIZERS, value=OPTIMIZER, description="optimizer", style=STYLE
         )
         self.mode = toggle("mode", SWEEP_MODES)
-        self.start_lr = log_slider("start_lr", 1e-7)
-        self.end_lr = log_slider("end_lr", 10.0)
-        self.num_iter = number_box(ipywidgets.IntText, "num_iter", 100)
+        self.start_lr = log_slider("start_lr", START_LR)
+        self.end_lr = log_slider("end_lr", END_LR)
+        self.num_iter = number_box(ipywidgets.IntText, "num_iter", NUM_ITER)
         self.batch_size = number_box(ipywidgets.IntText, "batch_size", 64)
-        self.diverge_th = number_box(ipywidgets.FloatText, "diverge_th", 4.0)
+        self.diverge_th = number_box(ipywidgets.FloatText, "diverge_th", DIVERGE_TH)
         self.seed = number_box(ipywidgets.IntText, "seed", 0)
         self.accumulation_steps = number_box(ipywidgets.IntText, "accumulation_steps", 1)
         self.clip_grad_norm = number_box(ipywidgets.FloatText, "clip_grad_norm", 0.0)
         self.beta = checked_slider(
-            "beta", 0.98, 0.0, 0.999, check_beta, step=0.001, readout_format=".3f"
+            "beta", BETA, 0.0, 0.999, check_beta, step=0.001, readout_format=".3f"
         )
         # Live while dragging with ipympl (a few ms a change); on release for the PNG fallback.
         self.beta.continuous_update = self.view.backend == "ipympl"
@@ -169,8 +181,8 @@ class RangeTestWidget(LRWidget):
         self.show_raw = ipywidgets.Checkbox(True, description="raw loss")
         self.show_smoothed = ipywidgets.Checkbox(True, description="smoothed loss")
         self.show_conventions = ipywidgets.Checkbox(False, description="all 3 EWMA conventions")
-        self.skip_start = number_box(ipywidgets.IntText, "skip_start", 10)
-        self.skip_end = number_box(ipywidgets.IntText, "skip_end", 5)
+        self.skip_start = number_box(ipywidgets.IntText, "skip_start", NUM_ITER // 10)
+        self.skip_end = number_box(ipywidgets.IntText, "skip_end", SKIP_END)
         self.suggestion_method = ipywidgets.Dropdown(
             options=SUGGESTION_METHODS, value="valley", description="suggestion", style=STYLE
         )
@@ -180,21 +192,13 @@ class RangeTestWidget(LRWidget):
         )
         self.pin_button = ipywidgets.Button(description="Pin this curve", icon="thumb-tack")
         self.clear_pins_button = ipywidgets.Button(description="Clear pins", icon="times")
-        self.pin_button.on_click(lambda _: self._pin_from_button())
-        self.clear_pins_button.on_click(lambda _: self.clear_pins())
-
         loss_ax, lr_ax = self.figure.subplots(2, 1, height_ratios=[2.2, 1])
         self.artists = draw_range_test(loss_ax, lr_ax)
 
-        self.problem.value = (
-            CUSTOM if model is not None else check_choice("problem", problem, PROBLEMS)
-        )
-        self._problem_changed()
-        self.num_iter.observe(self._num_iter_changed, "value")
-        self._num_iter_changed()
-        # skip_start follows num_iter: set it after num_iter, whatever the keyword order.
-        apply_defaults(self, sorted_skips_last(defaults), self.CONTROLS)
-
+    def _wire(self) -> None:
+        """The reading controls redraw the stored curve; none of them trains again."""
+        self.pin_button.on_click(lambda _: self._pin_from_button())
+        self.clear_pins_button.on_click(lambda _: self.clear_pins())
         self.problem.observe(self._problem_changed, "value")
         smoothing = (
             self.beta,
@@ -209,6 +213,8 @@ class RangeTestWidget(LRWidget):
             control.observe(self._restyle, "value")
         self.suggestion_method.observe(self._pick_suggestion, "value")
 
+    def _lay_out(self) -> None:
+        """The test's settings above the plot, the ways of reading it below."""
         self.children = [
             row(self.problem, self.optimizer_name, self.mode),
             row(self.start_lr, self.end_lr),
@@ -223,7 +229,6 @@ class RangeTestWidget(LRWidget):
             self.summary,
             row(self.pin_button, self.pin_label, self.clear_pins_button),
         ]
-        self.view.draw()
 
     # -- running ----------------------------------------------------------------------------------
     def run(self) -> RangeTestResult:

@@ -15,6 +15,17 @@ import traitlets
 
 from ..core import SUGGESTION_METHODS, Schedule, constant, cyclic, fastai_one_cycle, one_cycle
 from ..core.checks import check_beta, check_choice, check_int, check_open_unit
+from ..core.defaults import (
+    CYCLIC_MOMENTA,
+    FASTAI_DIV,
+    FASTAI_DIV_FINAL,
+    FASTAI_MOMS,
+    FASTAI_PCT_START,
+    ONE_CYCLE_DIV_FACTOR,
+    ONE_CYCLE_FINAL_DIV_FACTOR,
+    ONE_CYCLE_MOMENTA,
+    ONE_CYCLE_PCT_START,
+)
 from ..core.schedules import ANNEAL_STRATEGIES, quarter_cycle
 from ..plots import clear_schedule, draw_schedule, update_schedule
 from ..training import RangeTestResult
@@ -41,9 +52,13 @@ POLICIES = (
     ("cyclic: exp_range", "exp_range"),
     ("constant", "constant"),
 )
-# PyTorch's momentum defaults differ between the two schedulers (fastai's: moms 0.95-0.85-0.95).
-MOMENTA = {"one_cycle": (0.85, 0.95), "cyclic": (0.8, 0.9), "fastai_one_cycle": (0.85, 0.95)}
-PCT_START = {"one_cycle": 0.3, "fastai_one_cycle": 0.25}
+# PyTorch's momentum defaults differ between the two schedulers; fastai's moms are (max, base, max).
+MOMENTA = {
+    "one_cycle": ONE_CYCLE_MOMENTA,
+    "cyclic": CYCLIC_MOMENTA,
+    "fastai_one_cycle": (FASTAI_MOMS[1], FASTAI_MOMS[0]),
+}
+PCT_START = {"one_cycle": ONE_CYCLE_PCT_START, "fastai_one_cycle": FASTAI_PCT_START}
 
 
 def family(policy: str) -> str:
@@ -116,6 +131,19 @@ class ScheduleWidget(LRWidget):
         self.range_test, self.suggestion = range_test, suggestion
         self._quiet = False
         self._setup((6.5, 4.5), backend)
+        self._make_controls(total_steps)
+        with self.quiet():
+            self._set_from_keywords(defaults)
+        # step_size_up stays a quarter of total_steps until it is set by hand.
+        self.step_size_follows = "step_size_up" not in defaults
+        self._wire()
+        self._lay_out()
+        self._follow()
+        self._rebuild()
+
+    # -- building the widget ----------------------------------------------------------------------
+    def _make_controls(self, total_steps: int) -> None:
+        """One control per parameter, at PyTorch's defaults; which policy uses which."""
 
         def slider(value: float, name: str, low: float, high: float, check) -> CheckedSlider:
             return checked_slider(
@@ -127,27 +155,28 @@ class ScheduleWidget(LRWidget):
         self.max_lr = log_slider("max_lr", 0.01, low=-6, high=1)
         self.base_lr = log_slider("base_lr", 0.001, low=-6, high=1)
         self.lr = log_slider("lr", 0.01, low=-6, high=1)
-        self.pct_start = slider(0.3, "pct_start", 0.01, 0.99, check_open_unit)
+        self.pct_start = slider(ONE_CYCLE_PCT_START, "pct_start", 0.01, 0.99, check_open_unit)
         self.anneal_strategy = toggle("anneal_strategy", ANNEAL_STRATEGIES)
-        self.div_factor = number_box(ipywidgets.FloatText, "div_factor", 25.0)
-        self.final_div_factor = number_box(ipywidgets.FloatText, "final_div_factor", 1e4)
+        self.div_factor = number_box(ipywidgets.FloatText, "div_factor", ONE_CYCLE_DIV_FACTOR)
+        self.final_div_factor = number_box(
+            ipywidgets.FloatText, "final_div_factor", ONE_CYCLE_FINAL_DIV_FACTOR
+        )
         self.three_phase = ipywidgets.Checkbox(False, description="three_phase")
-        self.div = number_box(ipywidgets.FloatText, "div", 25.0)
-        self.div_final = number_box(ipywidgets.FloatText, "div_final", 1e5)
+        self.div = number_box(ipywidgets.FloatText, "div", FASTAI_DIV)
+        self.div_final = number_box(ipywidgets.FloatText, "div_final", FASTAI_DIV_FINAL)
         self.step_size_up = number_box(
             ipywidgets.IntText, "step_size_up", quarter_cycle(total_steps)
         )
         self.step_size_down = number_box(ipywidgets.IntText, "step_size_down (0: same)", 0)
         self.gamma = number_box(ipywidgets.FloatText, "gamma", 0.999)
-        self.base_momentum = slider(
-            MOMENTA["one_cycle"][0], "base_momentum", 0.0, 0.999, check_beta
-        )
-        self.max_momentum = slider(MOMENTA["one_cycle"][1], "max_momentum", 0.0, 0.999, check_beta)
+        base_momentum, max_momentum = MOMENTA["one_cycle"]
+        self.base_momentum = slider(base_momentum, "base_momentum", 0.0, 0.999, check_beta)
+        self.max_momentum = slider(max_momentum, "max_momentum", 0.0, 0.999, check_beta)
         self.code = ipywidgets.Textarea(
             disabled=True, layout={"width": "650px", "height": "90px"}, description="PyTorch"
         )
         self.artists = draw_schedule(*self.figure.subplots(2, 1, sharex=True))
-
+        momenta = (self.base_momentum, self.max_momentum)
         self.uses = {
             "one_cycle": (
                 self.max_lr,
@@ -156,44 +185,39 @@ class ScheduleWidget(LRWidget):
                 self.div_factor,
                 self.final_div_factor,
                 self.three_phase,
-                self.base_momentum,
-                self.max_momentum,
+                *momenta,
             ),
-            "fastai_one_cycle": (
-                self.max_lr,
-                self.pct_start,
-                self.div,
-                self.div_final,
-                self.base_momentum,
-                self.max_momentum,
-            ),
+            "fastai_one_cycle": (self.max_lr, self.pct_start, self.div, self.div_final, *momenta),
             "cyclic": (
                 self.base_lr,
                 self.max_lr,
                 self.step_size_up,
                 self.step_size_down,
-                self.base_momentum,
-                self.max_momentum,
+                *momenta,
             ),
             "exp_range": (self.gamma,),
             "constant": (self.lr,),
         }
-        with self.quiet():
-            apply_defaults(self, defaults, self.CONTROLS)
-            if "base_momentum" not in defaults and "max_momentum" not in defaults:
-                self._momentum_defaults(self.policy.value)
-            if "pct_start" not in defaults:
-                self.pct_start.value = PCT_START.get(family(self.policy.value), 0.3)
-        # step_size_up stays a quarter of total_steps until it is set by hand.
-        self.step_size_follows = "step_size_up" not in defaults
+
+    def _set_from_keywords(self, defaults: dict[str, Any]) -> None:
+        """The keyword arguments; the momenta and pct_start not given follow the policy."""
+        apply_defaults(self, defaults, self.CONTROLS)
+        if "base_momentum" not in defaults and "max_momentum" not in defaults:
+            self._momentum_defaults(self.policy.value)
+        if "pct_start" not in defaults:
+            self.pct_start.value = PCT_START.get(family(self.policy.value), ONE_CYCLE_PCT_START)
+
+    def _wire(self) -> None:
+        """Every control rebuilds the schedule; the policy also changes what is shown."""
         self.total_steps.observe(self._quarter_cycle, "value")
         self.step_size_up.observe(self._step_size_set, "value")
         self.policy.observe(self._policy_changed, "value")
         for name in ("total_steps", *self.CONTROLS[1:]):
             getattr(self, name).observe(self._rebuild, "value")
-        if isinstance(range_test, RangeTestWidget):
-            self._link(range_test, self._follow, ["suggestions", "suggested_lr"])
+        if isinstance(self.range_test, RangeTestWidget):
+            self._link(self.range_test, self._follow, ["suggestions", "suggested_lr"])
 
+    def _lay_out(self) -> None:
         self.controls = ipywidgets.VBox()
         self.children = [
             row(self.policy, self.total_steps),
@@ -203,9 +227,8 @@ class ScheduleWidget(LRWidget):
             self.code,
         ]
         self._show_controls()
-        self._follow()
-        self._rebuild()
 
+    # -- reacting ---------------------------------------------------------------------------------
     @contextmanager
     def quiet(self):
         """Change several controls and rebuild once, afterwards."""

@@ -20,6 +20,7 @@ from torch import nn
 
 from ..core import Schedule
 from ..core.checks import check_choice, check_int
+from ..core.defaults import OPTIMIZER
 from ..plots import draw_training, format_lr, update_training, validation_values
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import History, fit, steps_per_epoch
@@ -27,7 +28,7 @@ from ..training.copies import private_copy
 from ..training.data import is_tensor_pair
 from ..training.loop import STOPPED_BY_CALLBACK
 from ..training.optimizers import OPTIMIZERS, make_optimizer
-from .base import LRWidget
+from .base import LRWidget, check_custom_parts
 from .controls import STYLE, apply_defaults, log_slider, number_box, row, set_log_value
 from .range_test import CUSTOM
 from .runner import STOPPED
@@ -74,7 +75,8 @@ class TrainingWidget(LRWidget):
 
     ``schedule``: a ScheduleWidget (its ``total_steps`` is kept equal to this widget's number
     of steps, and the constant ``lr`` follows its peak learning rate), a Schedule (its length
-    must be epochs x steps per epoch), or None (constant learning rates only).
+    must be epochs x steps per epoch), or None (constant learning rates only); kept as
+    ``w.schedule_source``.
     With ``neighbours`` checked, the constant lr x 3 and / 3 are trained too.
 
     Your own model instead of a built-in problem ("custom"): ``model=`` and ``data=``, with
@@ -108,14 +110,7 @@ class TrainingWidget(LRWidget):
         **defaults: Any,
     ) -> None:
         super().__init__()
-        if (model is None) != (data is None):
-            raise ValueError("a custom problem needs both model= and data=")
-        if model is None and (loss_fn, step_fn, optimizer, val_data) != (None,) * 4:
-            raise ValueError(
-                "loss_fn=, step_fn=, optimizer= and val_data= go with model= and data="
-            )
-        if loss_fn is not None and step_fn is not None:
-            raise ValueError("pass loss_fn or step_fn, not both: step_fn computes the loss itself")
+        check_custom_parts(model, data, loss_fn, step_fn, optimizer=optimizer, val_data=val_data)
         if model is None:
             check_choice("problem", problem, PROBLEMS)
         self.model, self.data, self.val_data = model, data, val_data
@@ -125,20 +120,31 @@ class TrainingWidget(LRWidget):
                 "schedule must be a ScheduleWidget, a Schedule or None, "
                 f"got {type(schedule).__name__}"
             )
-        self.schedule = schedule
+        self.schedule_source = schedule  # a ScheduleWidget to follow, or a fixed Schedule
         self.histories: dict[str, History] = {}
         self._problems: dict[str, Problem] = {}
         self._setup((5.8, 6.0), backend)
         self._setup_runner(self._train)
 
+        self._make_controls(problem, epochs, custom=model is not None)
+        self._show_what_applies()
+        apply_defaults(self, defaults, self.CONTROLS)
+        self._wire()
+        self._sync_steps()
+        self._follow()
+        self._lay_out()
+        self.view.draw()
+
+    # -- building the widget ----------------------------------------------------------------------
+    def _make_controls(self, problem: str, epochs: int, custom: bool) -> None:
         self.problem = ipywidgets.Dropdown(
-            options=([CUSTOM] if model is not None else []) + list(PROBLEMS),
-            value=CUSTOM if model is not None else problem,
+            options=([CUSTOM] if custom else []) + list(PROBLEMS),
+            value=CUSTOM if custom else problem,
             description="problem",
             style=STYLE,
         )
         self.optimizer_name = ipywidgets.Dropdown(
-            options=OPTIMIZERS, value="sgd_momentum", description="optimizer", style=STYLE
+            options=OPTIMIZERS, value=OPTIMIZER, description="optimizer", style=STYLE
         )
         self.epochs = number_box(ipywidgets.IntText, "epochs", epochs)
         self.batch_size = number_box(ipywidgets.IntText, "batch_size", 64)
@@ -150,16 +156,16 @@ class TrainingWidget(LRWidget):
         self.table = ipywidgets.HTML()
         self.axes = self.figure.subplots(2, 1)
 
-        self._show_what_applies()
-        apply_defaults(self, defaults, self.CONTROLS)
+    def _wire(self) -> None:
+        """The number of steps follows the problem, epochs and batch size; the constant lr
+        follows a linked ScheduleWidget."""
         self.problem.observe(self._problem_changed, "value")
         for control in (self.epochs, self.batch_size):
             control.observe(self._sync_steps, "value")
-        if isinstance(schedule, ScheduleWidget):
-            self._link(schedule, self._follow, ["schedule"])
-        self._sync_steps()
-        self._follow()
+        if isinstance(self.schedule_source, ScheduleWidget):
+            self._link(self.schedule_source, self._follow, ["schedule"])
 
+    def _lay_out(self) -> None:
         self.children = [
             row(self.problem, self.optimizer_name, self.seed),
             row(self.epochs, self.batch_size, self.steps_info),
@@ -169,7 +175,6 @@ class TrainingWidget(LRWidget):
             self.view.widget,
             self.table,
         ]
-        self.view.draw()
 
     # -- running ----------------------------------------------------------------------------------
     def run(self) -> dict[str, History]:
@@ -266,11 +271,12 @@ class TrainingWidget(LRWidget):
 
     # -- keeping in step with the schedule --------------------------------------------------------
     def _current_schedule(self) -> Schedule | None:
-        if isinstance(self.schedule, ScheduleWidget):
-            if self.schedule.schedule is None:
+        source = self.schedule_source
+        if isinstance(source, ScheduleWidget):
+            if source.schedule is None:
                 raise ValueError("the schedule widget shows no valid schedule: fix it first")
-            return self.schedule.schedule
-        return self.schedule
+            return source.schedule
+        return source
 
     def _get_problem(self, name: str) -> Problem:
         if name not in self._problems:
@@ -304,12 +310,12 @@ class TrainingWidget(LRWidget):
         self.message.clear()
         total = epochs * per_epoch
         self.steps_info.value = f"= {total} steps ({per_epoch} per epoch)"
-        if isinstance(self.schedule, ScheduleWidget):
-            self.schedule.total_steps.value = total
+        if isinstance(self.schedule_source, ScheduleWidget):
+            self.schedule_source.total_steps.value = total
 
     def _follow(self, change: dict | None = None) -> None:
         """The constant lr follows the schedule's peak learning rate."""
-        schedule = self.schedule
+        schedule = self.schedule_source
         if isinstance(schedule, ScheduleWidget):
             schedule = schedule.schedule
         if schedule is not None:
