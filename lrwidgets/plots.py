@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .core import SMOOTHING_CONVENTIONS, SUGGESTION_METHODS, Schedule, divergence_limit
+from .core import (
+    SMOOTHING_CONVENTIONS,
+    SUGGESTION_METHODS,
+    Schedule,
+    divergence_limit,
+    smooth,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -221,7 +227,7 @@ def update_range_test(
 ) -> dict[str, float]:
     """Draw ``result`` into ``artists`` in place; return the suggestions drawn {method: lr}.
 
-    The smoothed curve is ``result.smoothed(beta, "debiased")`` (``"biased"`` without
+    The smoothed curve is ``result.smoothed(beta)`` (``debias=False``: ``"biased"`` without
     ``debias``); with ``conventions`` all three conventions are drawn together. The suggestion
     markers come from ``result.suggestions(beta, skip_start=..., skip_end=...)`` (on the
     debiased curve; None: fastai's trimming) and sit on that curve; a suggestion with a caveat
@@ -275,7 +281,7 @@ def update_smoothed(
     for convention, line in artists.smoothed.items():
         visible = convention in shown
         if visible:
-            curves[convention] = result.smoothed(beta, convention=convention)
+            curves[convention] = smooth(result.losses, beta, convention)
             line.set_data(result.lrs, curves[convention])
         show(line, visible, f"{SMOOTHED_NAME[convention]} (beta={beta:.3g})")
     return curves
@@ -342,7 +348,7 @@ def update_pinned(
     curves = []
     colors = RUN_COLORS[1:]  # blue is the current run's
     for i, (label, result) in enumerate(pinned):
-        curve = result.smoothed(beta, convention=convention)
+        curve = smooth(result.losses, beta, convention)
         (line,) = artists.loss_ax.plot(
             result.lrs,
             curve,

@@ -16,7 +16,6 @@ from lrwidgets.core import (
     SUGGESTION_METHODS,
     divergence_reason,
     ewma,
-    ewma_from_first,
     lr_sweep,
     suggest_lr,
 )
@@ -89,13 +88,9 @@ def test_recorded_smoothing_is_core_ewma_and_smoothed_recomputes_it():
     assert np.array_equal(result.smoothed_losses, ewma(result.losses, 0.9))
     assert np.array_equal(result.smoothed(), ewma(result.losses, 0.9))
     assert np.array_equal(result.smoothed(beta=0.5), ewma(result.losses, 0.5))
-    assert np.array_equal(
-        result.smoothed(convention="biased"), ewma(result.losses, 0.9, debias=False)
-    )
-    from_first = result.smoothed(convention="from-first")
-    assert np.array_equal(from_first, ewma_from_first(result.losses, 0.9))
-    with pytest.raises(ValueError, match="convention"):
-        result.smoothed(convention="fancy")
+    assert np.array_equal(result.smoothed(debias=False), ewma(result.losses, 0.9, debias=False))
+    with pytest.raises(TypeError, match="debias must be True or False"):
+        result.smoothed(debias="no")
 
 
 def test_diverges_by_the_core_rule_and_stops():

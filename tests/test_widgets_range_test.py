@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from lrwidgets.core import lr_sweep
+from lrwidgets.core import lr_sweep, smooth
 from lrwidgets.problems import get_problem
 from lrwidgets.training import range_test
 from lrwidgets.widgets import RangeTestWidget
@@ -117,12 +117,12 @@ def test_smoothing_checkboxes(ran):
     w.debias.value = False
     biased = by_gid(w.figure, "smoothed-biased")
     assert biased.get_visible() and not by_gid(w.figure, "smoothed-debiased").get_visible()
-    np.testing.assert_array_equal(biased.get_ydata(), w.result.smoothed(w.beta.value, "biased"))
+    np.testing.assert_array_equal(biased.get_ydata(), w.result.smoothed(w.beta.value, debias=False))
     w.show_conventions.value = True
     for convention in ("debiased", "biased", "from-first"):
         line = by_gid(w.figure, f"smoothed-{convention}")
         assert line.get_visible()
-        expected = w.result.smoothed(w.beta.value, convention=convention)
+        expected = smooth(w.result.losses, w.beta.value, convention)
         np.testing.assert_array_equal(line.get_ydata(), expected)
     w.show_raw.value = False
     assert not by_gid(w.figure, "raw").get_visible()

@@ -18,15 +18,15 @@ from ..core import (
     Schedule,
     UnreliableCurveWarning,
     constant,
+    ewma,
     fastai_one_cycle,
     fastai_skips,
     minimum_caveat,
     one_cycle,
-    smooth,
     suggest_lr,
     unreliable_reason,
 )
-from ..core.checks import check_beta, check_choice
+from ..core.checks import check_beta, check_bool, check_choice
 from ..core.defaults import BETA, DIVERGE_TH, SWEEP_MODE
 
 if TYPE_CHECKING:
@@ -80,15 +80,16 @@ class RangeTestResult:
         """Number of steps taken."""
         return len(self.lrs)
 
-    def smoothed(self, beta: float | None = None, convention: str = "debiased") -> np.ndarray:
-        """The stored raw losses smoothed again (no training).
+    def smoothed(self, beta: float | None = None, debias: bool = True) -> np.ndarray:
+        """The stored raw losses smoothed again (no training): ``ewma(losses, beta, debias)``.
 
-        ``beta`` defaults to the test's. ``convention``: "debiased" (what the test saw),
-        "biased" (no division by 1 - beta**t) or "from-first" (started at the first loss); see
-        ``lrwidgets.core.smooth``.
+        ``beta`` defaults to the test's; ``debias=True`` is the curve the test saw. The third
+        convention, torch-lr-finder's average started at the first loss, is
+        ``lrwidgets.core.ewma_from_first(result.losses, beta)``; ``lrwidgets.core.smooth`` takes
+        any of the three by name.
         """
         beta = self.beta if beta is None else check_beta("beta", beta)
-        return smooth(self.losses, beta, convention)
+        return ewma(self.losses, beta, check_bool("debias", debias))
 
     @property
     def num_iter(self) -> int:
