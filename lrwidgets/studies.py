@@ -281,16 +281,15 @@ def grid_obstacle(
     )
 
 
-def best_lr(grid: TrainingGrid, metric: str | None = None, *, per_seed: bool = False):
-    """The lr that trained best by ``metric`` (default: val_loss when there is validation data).
+def best_lr(grid: TrainingGrid, metric: str | None = None) -> float:
+    """The lr that trained best by ``metric`` (default: val_loss when there is validation data):
+    the best score averaged over seeds (a diverged seed rules its lr out)."""
+    return float(grid.lrs[np.argmin(grid.score(metric).mean(axis=1))])
 
-    By default one lr: the best score averaged over seeds (a diverged seed rules its lr out).
-    With ``per_seed`` an array: each seed's own best lr.
-    """
-    score = grid.score(metric)
-    if per_seed:
-        return grid.lrs[np.argmin(score, axis=0)]
-    return float(grid.lrs[np.argmin(score.mean(axis=1))])
+
+def best_lr_per_seed(grid: TrainingGrid, metric: str | None = None) -> np.ndarray:
+    """Each seed's own best lr by ``metric``, one per seed (``best_lr`` averages first)."""
+    return grid.lrs[np.argmin(grid.score(metric), axis=0)]
 
 
 def curve_minimum_lr(result: RangeTestResult, beta: float | None = None) -> float:
@@ -475,7 +474,7 @@ def gap_report(
             f"got {len(results)}"
         )
     metric = check_choice("metric", metric or grid.default_metric, METRICS)
-    best = best_lr(grid, metric, per_seed=True)
+    best = best_lr_per_seed(grid, metric)
     suggested = {name: suggestions_by_run(results, name, beta) for name in SUGGESTION_METHODS}
     suggested["curve minimum"] = np.array([curve_minimum_lr(r, beta) for r in results])
     gaps = {
@@ -585,7 +584,7 @@ class Comparison:
         ]
         for name, grid in self.grids.items():
             values = self.at_best(name)
-            own = best_lr(grid, self.metric, per_seed=True)
+            own = best_lr_per_seed(grid, self.metric)
             plateau = grid.plateau(self.margin, self.metric)
             lines.append(
                 f"{name:22s} {self.best(name):8.3g} "

@@ -14,6 +14,7 @@ from lrwidgets.studies import (
     TrainingGrid,
     batch_size_study,
     best_lr,
+    best_lr_per_seed,
     bias_and_variance,
     budget_study,
     curve_minimum_lr,
@@ -45,7 +46,7 @@ def test_best_trained_lr_on_the_bowl_is_below_the_stability_limit(bowl):
     lrs = limit * np.array([0.05, 0.2, 0.5, 0.8, 1.5, 3.0])
     grid = train_at_lrs(bowl, lrs, epochs=4, seeds=(0, 1), optimizer_factory=plain_sgd)
     assert best_lr(grid, "train_loss") < limit
-    assert np.all(best_lr(grid, "train_loss", per_seed=True) < limit)
+    assert np.all(best_lr_per_seed(grid, "train_loss") < limit)
     assert grid.diverged[lrs > 2 * limit].all()
     assert not grid.diverged[lrs < limit].any()
 
@@ -108,7 +109,7 @@ def test_best_lr_averages_seeds_and_rules_out_divergence():
     accuracy = np.array([[0.5, 0.9], [0.8, 0.8], [0.7, 0.6]])
     grid = hand_grid(train_loss=train, val_accuracy=accuracy)
     assert best_lr(grid, "train_loss") == 1.0  # lr 0.1 lost a seed to divergence
-    assert list(best_lr(grid, "train_loss", per_seed=True)) == [0.1, 1.0]
+    assert list(best_lr_per_seed(grid, "train_loss")) == [0.1, 1.0]
     assert best_lr(grid, "val_accuracy") == 0.01  # the highest mean accuracy among valid lrs
 
 
@@ -162,7 +163,7 @@ def test_range_test_gap_on_the_bowl(bowl):
     assert report.metric == "val_loss"
     assert "curve minimum" in report.gaps
     assert set(report.gaps) - {"curve minimum"} <= set(SUGGESTION_METHODS)
-    best = best_lr(report.grid, "val_loss", per_seed=True)
+    best = best_lr_per_seed(report.grid, "val_loss")
     for gap in report.gaps.values():
         assert np.array_equal(gap.best, best)
         assert np.allclose(gap.gap, np.log10(gap.suggested / gap.best), equal_nan=True)
