@@ -31,6 +31,7 @@ from .core.defaults import (
     ONE_CYCLE_MOMENTA,
     ONE_CYCLE_PCT_START,
     OPTIMIZER,
+    PROBLEM,
     START_LR,
     SWEEP_MODE,
 )
@@ -165,7 +166,7 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
         "range-test", help="run a range test on a course problem", formatter_class=shown
     )
     test.add_argument(
-        "--problem", choices=PROBLEMS + LOCAL_PROBLEMS, default="spirals", help="the problem"
+        "--problem", choices=PROBLEMS + LOCAL_PROBLEMS, default=PROBLEM, help="the problem"
     )
     test.add_argument(
         "--path", help="folder with MNIST-format files, for mnist-mlp and mnist-cnn (no download)"

@@ -4,6 +4,10 @@
 default changed here changes everywhere.
 """
 
+# The course's first problem: scikit-learn's digits with a small MLP, whose range-test curve
+# clearly falls, then blows up (notebook 01; the spirals' curve is flat over 100 steps).
+PROBLEM = "digits-mlp"
+
 # The range test: fastai's ``Learner.lr_find`` and its ``AvgSmoothLoss`` (Gugger's blog post).
 START_LR = 1e-7  # fastai lr_find(start_lr=1e-7): first lr of the sweep
 END_LR = 10.0  # fastai lr_find(end_lr=10): last lr of the sweep

@@ -21,7 +21,16 @@ from torch import nn
 
 from ..core import SUGGESTION_METHODS, SWEEP_MODES, lr_sweep
 from ..core.checks import check_beta, check_choice, check_int
-from ..core.defaults import BETA, DIVERGE_TH, END_LR, NUM_ITER, OPTIMIZER, SKIP_END, START_LR
+from ..core.defaults import (
+    BETA,
+    DIVERGE_TH,
+    END_LR,
+    NUM_ITER,
+    OPTIMIZER,
+    PROBLEM,
+    SKIP_END,
+    START_LR,
+)
 from ..plots import draw_range_test, format_lr, update_range_test
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import RangeTestResult, range_test
@@ -121,7 +130,7 @@ class RangeTestWidget(LRWidget):
 
     def __init__(
         self,
-        problem: str = "spirals",
+        problem: str = PROBLEM,
         *,
         model: nn.Module | None = None,
         data: Any = None,

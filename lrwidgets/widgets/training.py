@@ -20,7 +20,7 @@ from torch import nn
 
 from ..core import Schedule
 from ..core.checks import check_choice, check_int
-from ..core.defaults import OPTIMIZER
+from ..core.defaults import OPTIMIZER, PROBLEM
 from ..plots import draw_training, format_lr, update_training, validation_values
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import History, fit, steps_per_epoch
@@ -96,7 +96,7 @@ class TrainingWidget(LRWidget):
 
     def __init__(
         self,
-        problem: str = "digits-mlp",
+        problem: str = PROBLEM,
         *,
         schedule: ScheduleWidget | Schedule | None = None,
         epochs: int = 10,
