@@ -27,7 +27,8 @@ PROBE = """\
 import json as _json, resource as _resource, sys as _sys
 try:
     with open("/proc/self/status") as _f:
-        _status = {l.split(":")[0]: int(l.split()[1]) // 1024 for l in _f if l.endswith("kB\n")}
+        _kb = [l.split() for l in _f if l.rstrip().endswith("kB")]
+    _status = {name.rstrip(":"): int(value) // 1024 for name, value, _ in _kb}
 except OSError:
     _status = {"VmHWM": _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss // 1024}
 _threads = _sys.modules["torch"].get_num_threads() if "torch" in _sys.modules else None
@@ -38,8 +39,9 @@ print(_json.dumps({"peak_mb": _status["VmHWM"], "anon_mb": _status.get("RssAnon"
 """
 
 
-def measure(path: Path, timeout: int) -> dict:
-    """Run ``path`` in a fresh kernel and return what the probe cell printed, plus seconds."""
+def measure(path: Path, timeout: int, save: Path | None = None) -> dict:
+    """Run ``path`` in a fresh kernel and return what the probe cell printed, plus seconds;
+    write the executed notebook (with its outputs) into the folder ``save`` when given."""
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(PROBE))
     start = time.perf_counter()
@@ -50,6 +52,9 @@ def measure(path: Path, timeout: int) -> dict:
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
     seconds = time.perf_counter() - start
+    if save is not None:
+        save.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, save / path.name)
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
     return {**json.loads(text.strip().splitlines()[-1]), "seconds": round(seconds, 1)}
 
@@ -59,6 +64,7 @@ def main() -> None:
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--limit", type=int, default=300, help="MB per kernel")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
+    parser.add_argument("--save", type=Path, help="write the executed notebooks to this folder")
     args = parser.parse_args()
     paths = args.notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     print(
@@ -67,7 +73,7 @@ def main() -> None:
     )
     over = []
     for path in paths:
-        row = measure(path, args.timeout)
+        row = measure(path, args.timeout, args.save)
         print(
             f"{path.name:28s} {row['peak_mb']:8d} {row['anon_mb']!s:>8s} "
             f"{row['torch_threads']!s:>8s} {row['seconds']:8.1f}  {', '.join(row['imported'])}",
