@@ -124,3 +124,11 @@ def test_the_wheel_ships_the_notebooks_and_the_course_command_copies_them(tmp_pa
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def test_the_dashboard_command_says_how_to_install_voila_when_it_is_missing(capsys, monkeypatch):
+    monkeypatch.setattr("lrwidgets.__main__.installed", lambda module: False)
+    assert main(["dashboard", "--port", "8999", "--no-browser"]) == 1
+    out = capsys.readouterr().out
+    assert "pip install voila" in out
+    assert "-m voila" in out and "00_dashboard.ipynb" in out and "--port=8999" in out
