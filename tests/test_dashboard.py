@@ -2,7 +2,8 @@
 notebooks/00_dashboard.ipynb with Voila; the page shows the three linked widgets and no code, a
 training Run completes, and moving beta redraws the range test's figure.
 
-Marker ``browser``, like tests/test_browser.py: never skipped, fails when Chromium is missing.
+Marker ``browser``, like tests/test_browser.py: without Chromium it is skipped with the reason,
+except under CI (``CI`` set), where it fails.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from browser_helpers import (
     press_slider_key,
     set_widget_text,
     settled_canvas_png,
+    skip_or_fail,
     slider_value,
     wait_until,
     widget_slider,
@@ -79,7 +81,7 @@ def page(dashboard):
     try:
         pw, chromium = launch_browser()
     except BrowserSetupError as err:
-        pytest.fail(str(err), pytrace=False)
+        skip_or_fail(err)
     context = chromium.new_context(viewport={"width": 1600, "height": 1200})
     try:
         page = context.new_page()
