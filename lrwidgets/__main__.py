@@ -5,6 +5,8 @@
     lrwidgets schedule one-cycle --total-steps 1000 --max-lr 0.1 --pct-start 0.25
     lrwidgets schedule cyclic-exp_range --total-steps 1000 --max-lr 0.1 --gamma 0.998
     lrwidgets schedule fastai-one-cycle --total-steps 1000 --max-lr 0.1
+    lrwidgets course [DIR] [--no-browser]
+    lrwidgets dashboard [--port N] [--no-browser]
 
 (``python -m lrwidgets ...`` is the same.) Every option's help shows its default. Bad input
 is one line on stderr and exit status 2, checked before the run (``--plot``'s folder and
@@ -15,9 +17,12 @@ for the test, ``core`` for the schedules.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 from pathlib import Path
 
+from .classroom import copy_course, course_notebooks, dashboard_command, installed, lab_command
 from .core import SWEEP_MODES, constant, cyclic, fastai_one_cycle, one_cycle
 from .core.checks import check_int
 from .core.defaults import (
@@ -140,6 +145,47 @@ def run_schedule(args: argparse.Namespace) -> None:
     print(schedule.to_code(), end="")
 
 
+def hand_over(command: list[str], module: str, package: str, message: str) -> int:
+    """Run ``command`` in place of this process (POSIX), so Ctrl-C and signals reach it; when
+    ``module`` is not installed, say how to install ``package`` and print the command instead."""
+    if not installed(module):
+        print(f"{module} is not installed: pip install {package}, then run")
+        print("  " + subprocess.list2cmdline(command))
+        return 1
+    print(message, flush=True)
+    if os.name == "posix":
+        os.execv(command[0], command)
+    return subprocess.call(command)
+
+
+def ask_to_replace(name: str) -> bool:
+    """Ask before replacing a notebook the learner edited; never without a person to answer."""
+    if not sys.stdin.isatty():
+        return False
+    answer = input(f"{name} differs from the course's version (edited?). Replace it? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def run_course(args: argparse.Namespace) -> int:
+    """Copy the notebooks into args.dir, then open JupyterLab there (or say how to)."""
+    source = course_notebooks()
+    print(f"Copying the course from {source} to {args.dir}:")
+    for name, what in copy_course(args.dir, ask=ask_to_replace, source=source).items():
+        print(f"  {name}: {what}" + (" (your edited copy)" if what == "kept" else ""))
+    command = lab_command(args.dir, open_browser=not args.no_browser)
+    message = f"The course is in {args.dir}; opening JupyterLab there."
+    return hand_over(command, "jupyterlab", "jupyterlab", message)
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    """Serve the code-free dashboard (notebooks/00_dashboard.ipynb) with Voila."""
+    if not 0 < args.port < 65536:
+        raise ValueError(f"port must be an integer in 1..65535, got {args.port}")
+    command = dashboard_command(args.port, open_browser=not args.no_browser)
+    message = f"Serving the dashboard on http://localhost:{args.port}/ (Ctrl-C stops it)"
+    return hand_over(command, "voila", "voila (or lrwidgets[course])", message)
+
+
 def program_name() -> str:
     """``python -m lrwidgets`` when run so, ``lrwidgets`` as the installed command."""
     return "python -m lrwidgets" if Path(sys.argv[0]).name == "__main__.py" else "lrwidgets"
@@ -258,17 +304,33 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
         f"{CYCLIC_MOMENTA[1]} cyclic)",
     )
     sched.set_defaults(run=run_schedule)
+
+    course = commands.add_parser(
+        "course", help="copy the notebooks to DIR and open JupyterLab", formatter_class=shown
+    )
+    course.add_argument(
+        "dir", nargs="?", default="lrwidgets-course", metavar="DIR", help="folder for the course"
+    )
+    course.add_argument("--no-browser", action="store_true", help="start JupyterLab only")
+    course.set_defaults(run=run_course)
+
+    dashboard = commands.add_parser(
+        "dashboard", help="serve the code-free dashboard with Voila", formatter_class=shown
+    )
+    dashboard.add_argument("--port", type=int, default=8866, help="port to serve on")
+    dashboard.add_argument("--no-browser", action="store_true", help="serve it only")
+    dashboard.set_defaults(run=run_dashboard)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser(program_name()).parse_args(argv)
     try:
-        args.run(args)
+        code = args.run(args)
     except (ValueError, TypeError) as error:  # bad input: one readable line, no traceback
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

@@ -2,13 +2,20 @@
 
 import gzip
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 
 from lrwidgets.problems import get_problem
-from lrwidgets.problems.datasets import find_idx_file, load_idx_images, read_idx
+from lrwidgets.problems.datasets import (
+    find_idx_file,
+    load_digits_arrays,
+    load_idx_images,
+    read_idx,
+)
 
 
 def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
@@ -113,3 +120,23 @@ def test_mnist_problem_from_a_local_folder(tmp_path, name):
     assert torch.isfinite(p.loss_fn(out, y))
     limited = get_problem(name, path=tmp_path, limit=20)
     assert len(limited.train_data[0]) + len(limited.val_data[0]) == 20
+
+
+def test_digits_read_from_the_file_equal_sklearns_load_digits():
+    """The direct read of scikit-learn's CSV gives exactly load_digits()'s images and labels."""
+    from sklearn.datasets import load_digits
+
+    images, target = load_digits_arrays()
+    bunch = load_digits()
+    assert images.dtype == bunch.images.dtype and images.shape == (1797, 8, 8)
+    np.testing.assert_array_equal(images, bunch.images)
+    np.testing.assert_array_equal(target, bunch.target)
+
+
+def test_digits_problem_imports_no_sklearn():
+    code = (
+        "import sys; from lrwidgets.problems import get_problem; get_problem('digits-mlp'); "
+        "print(sorted(m for m in ('sklearn', 'scipy') if m in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.stdout.strip() == "[]", run.stderr

@@ -21,7 +21,8 @@ ALLOWED = {
     "studies": {"core", "training", "problems"},
     "plots": {"core", "training"},
     "widgets": {"core", "training", "problems", "studies", "plots"},
-    "__main__": {"core", "training", "problems", "studies", "plots", "widgets"},
+    "classroom": set(),  # finds and copies the notebooks; no numerics
+    "__main__": {"core", "training", "problems", "studies", "plots", "widgets", "classroom"},
 }
 
 # what importing a layer must not load (third-party packages of the layers above it)
@@ -32,6 +33,7 @@ FORBIDDEN = {
     "lrwidgets.studies": ("ipywidgets", "matplotlib.pyplot", "lrwidgets.widgets"),
     "lrwidgets.plots": ("ipywidgets", "lrwidgets.widgets", "torch"),
     "lrwidgets": ("torch", "matplotlib", "ipywidgets", "numpy"),
+    "lrwidgets.classroom": ("torch", "matplotlib", "ipywidgets", "numpy"),
 }
 
 

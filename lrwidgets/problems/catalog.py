@@ -28,7 +28,7 @@ from ..core.checks import (
     check_positive,
 )
 from ..core.defaults import SGD_MOMENTUM
-from .datasets import load_idx_images
+from .datasets import load_digits_arrays, load_idx_images
 
 PROBLEMS = ("quadratic", "spirals", "digits-mlp", "digits-cnn")
 LOCAL_PROBLEMS = ("mnist-mlp", "mnist-cnn")  # need path= to files on disk
@@ -302,11 +302,9 @@ def digits(
     size 64), standardized with the training mean and std. ``model`` is "mlp"
     (64 -> hidden -> 10) or "cnn" (two conv blocks on 1 x 8 x 8, see ``small_cnn``).
     """
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    X = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1)
-    y = torch.tensor(bunch.target, dtype=torch.int64)
+    images, target = load_digits_arrays()
+    X = torch.tensor(images, dtype=torch.float32).unsqueeze(1)
+    y = torch.tensor(target, dtype=torch.int64)
     return image_problem(
         f"digits-{model}",
         "8x8 handwritten digits (scikit-learn)",

@@ -14,6 +14,7 @@ Files may be gzip-compressed (``.gz``), as they are published.
 from __future__ import annotations
 
 import gzip
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -99,3 +100,28 @@ def load_idx_images(path: str | Path, split: str = "train") -> tuple[torch.Tenso
     X = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
     y = torch.from_numpy(labels.astype(np.int64))
     return X, y
+
+
+DIGITS_CSV = "datasets/data/digits.csv.gz"  # inside the scikit-learn package
+
+
+def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1797 handwritten digits as ``(images, target)``: float64 (1797, 8, 8)
+    and int64 (1797,), equal to ``sklearn.datasets.load_digits()``'s ``images`` and ``target``.
+
+    Read straight from the CSV file that scikit-learn ships (one image per row: 64 pixels, then
+    the label), without importing scikit-learn: that import (with scipy) costs a notebook
+    kernel about 70 MB. Falls back to ``load_digits`` if the file is not where it used to be.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None:
+        raise ImportError("the digits problems need scikit-learn: pip install scikit-learn")
+    for folder in spec.submodule_search_locations or []:
+        csv = Path(folder) / DIGITS_CSV
+        if csv.is_file():
+            data = np.loadtxt(csv, delimiter=",")
+            return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(np.int64)
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return bunch.images, bunch.target.astype(np.int64)
