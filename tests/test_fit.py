@@ -230,3 +230,27 @@ def test_a_seeded_fit_leaves_the_global_random_stream_alone():
     val = DataLoader(TensorDataset(*two_classes(32)), batch_size=8, shuffle=True)
     fit(model, two_classes(64), schedule=0.1, val_data=val, seed=1, batch_size=16, **QUIET)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_a_schedule_keeps_the_ratios_between_param_groups():
+    """Group 0 (a "backbone" at a tenth of the head) follows the schedule; group 1 keeps its
+    ratio, 10x, read inside optimizer.step."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 1))
+    optimizer = torch.optim.SGD(
+        [
+            {"params": model[0].parameters(), "lr": 0.01},
+            {"params": model[1].parameters(), "lr": 0.1},
+        ],
+        momentum=0.9,
+    )
+    seen = []
+    optimizer.register_step_pre_hook(
+        lambda opt, *_: seen.append([g["lr"] for g in opt.param_groups])
+    )
+    X, y = torch.randn(32, 3), torch.randn(32, 1)
+    schedule = one_cycle(steps_per_epoch((X, y), 8) * 2, max_lr=0.02)
+    history = fit(model, (X, y), optimizer=optimizer, epochs=2, schedule=schedule, batch_size=8,
+                  progress=False)  # fmt: skip
+    np.testing.assert_allclose(np.array(seen), np.outer(schedule.lr, [1.0, 10.0]), rtol=1e-15)
+    np.testing.assert_array_equal(history.lr, schedule.lr)  # the recorded lr is group 0's

@@ -28,6 +28,7 @@ from torch import nn
 from ..core import Schedule, constant
 from ..core.checks import check_int, check_positive
 from .data import Batches, as_batches, resolve_device
+from .groups import lr_ratios, set_group_lrs
 from .loop import (
     STOPPED_BY_CALLBACK,
     Callback,
@@ -37,7 +38,6 @@ from .loop import (
     check_common,
     evaluate,
     grad_scaler,
-    set_lr,
     train_step,
 )
 from .run import first_batch, training_run
@@ -87,10 +87,12 @@ def set_step_schedule(
     lrs: list[float] | None,
     momenta: list[float] | None,
     step: int,
+    ratios: tuple[float, ...] = (1.0,),
 ) -> None:
-    """Set step ``step``'s lr and momentum on every param group (None: leave it as it is)."""
+    """Set step ``step``'s lr and momentum on every param group (None: leave it as it is);
+    group i gets ``lrs[step] * ratios[i]``, the ratios the optimizer had (``groups.py``)."""
     if lrs is not None:
-        set_lr(optimizer, lrs[step])
+        set_group_lrs(optimizer, lrs[step], ratios)
     if momenta is not None:
         set_momentum(optimizer, momenta[step])
 
@@ -179,7 +181,9 @@ def fit(
       ``amp``: as for ``range_test``. An epoch is ``steps_per_epoch(data, batch_size)`` steps.
     - ``schedule``: a ``Schedule`` of exactly epochs x steps_per_epoch steps, a number (a
       constant lr), or None (the optimizer keeps its own lr).
-    - ``optimizer``: None is SGD with momentum 0.9; it then needs a schedule for its lr.
+    - ``optimizer``: None is SGD with momentum 0.9; it then needs a schedule for its lr. With
+      several param groups, the schedule sets group 0's lr and the others keep their ratio to it
+      (as ``range_test`` sweeps them), so a backbone at a tenth of the head stays at a tenth.
     - ``callback(step, lr, loss)`` after every step; a truthy return stops training, as does a
       loss that is not finite.
     """
@@ -195,6 +199,7 @@ def fit(
     batches = batches.to(device)
 
     lrs = None if schedule is None else schedule.lr.tolist()
+    ratios = (1.0,) if schedule is None else lr_ratios(optimizer)
     momenta = None if schedule is None or schedule.momentum is None else schedule.momentum.tolist()
     seen_lr, seen_momentum, losses, val_losses, val_accuracies = [], [], [], [], []
     reason = None
@@ -215,7 +220,7 @@ def fit(
         stream = in_epochs(batches, epochs, per_epoch, local_generator(seed))
         loss_fn, stream = first_batch(stream, model, loss_fn, step_fn, amp_context)
         for step, batch in enumerate(stream):
-            set_step_schedule(run.opt, lrs, momenta, step)
+            set_step_schedule(run.opt, lrs, momenta, step, ratios)
             loss = train_step(
                 model,
                 run.opt,

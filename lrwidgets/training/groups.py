@@ -22,11 +22,12 @@ from .loop import set_lr
 
 
 def lr_ratios(optimizer: torch.optim.Optimizer | None) -> tuple[float, ...]:
-    """lr_i / lr_0 for every param group (``(1.0,)`` for the default optimizer).
+    """lr_i / lr_0 for every param group (``(1.0,)`` for the default optimizer or one group).
 
-    Raises ValueError if group 0's lr is not a finite number > 0 (no ratio to keep).
+    Raises ValueError if there are several groups and group 0's lr is not a finite number > 0
+    (no ratio to keep).
     """
-    if optimizer is None:
+    if optimizer is None or len(optimizer.param_groups) == 1:
         return (1.0,)
     rates = [float(group["lr"]) for group in optimizer.param_groups]
     if not math.isfinite(rates[0]) or rates[0] <= 0:
