@@ -160,6 +160,7 @@ class RangeTestArtists:
     smoothed: dict[str, Line2D]  # one line per smoothing convention
     suggestions: dict[str, Line2D]  # one marker per suggestion method
     stop: Line2D  # a vertical line where the test stopped early
+    skipped: Line2D  # ticks along the bottom at the lrs whose step a GradScaler skipped
     lr_ax: Axes | None = None
     planned: Line2D | None = None  # the whole sweep
     taken: Line2D | None = None  # the steps taken
@@ -170,8 +171,8 @@ def draw_range_test(ax: Axes, lr_ax: Axes | None = None) -> RangeTestArtists:
     """Empty, labelled range-test artists on ``ax`` (and the lr-per-step panel on ``lr_ax``).
 
     Every line has a ``gid`` ("raw", "smoothed-debiased", "suggestion-valley", "stop",
-    "planned", "taken"; "pinned-0", ... for pinned curves) so that a test or a notebook can
-    find it in the figure.
+    "skipped", "planned", "taken"; "pinned-0", ... for pinned curves) so that a test or a
+    notebook can find it in the figure.
     """
     (raw,) = ax.plot([], [], color=OKABE_ITO["sky_blue"], lw=1.0, alpha=0.8, gid="raw")
     smoothed = {
@@ -193,10 +194,20 @@ def draw_range_test(ax: Axes, lr_ax: Axes | None = None) -> RangeTestArtists:
         gid="stop",
         transform=ax.get_xaxis_transform(),
     )
+    (skipped,) = ax.plot(
+        [],
+        [],
+        color=WARNING_COLOR,
+        ls="none",
+        marker="|",
+        ms=10,
+        gid="skipped",
+        transform=ax.get_xaxis_transform(),  # x in lr, y in axes fractions: along the bottom
+    )
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
     ax.grid(alpha=0.3)
-    artists = RangeTestArtists(ax, raw, smoothed, suggestions, stop)
+    artists = RangeTestArtists(ax, raw, smoothed, suggestions, stop, skipped)
     if lr_ax is not None:
         (artists.planned,) = lr_ax.plot([], [], color=GREY, ls="--", label="planned", gid="planned")
         (artists.taken,) = lr_ax.plot(
@@ -206,7 +217,7 @@ def draw_range_test(ax: Axes, lr_ax: Axes | None = None) -> RangeTestArtists:
         lr_ax.set_xlabel("step")
         lr_ax.set_ylabel("learning rate")
         lr_ax.grid(alpha=0.3)
-    for line in [raw, stop, *smoothed.values(), *suggestions.values()]:
+    for line in [raw, stop, skipped, *smoothed.values(), *suggestions.values()]:
         show(line, False)
     return artists
 
@@ -260,6 +271,7 @@ def update_range_test(
     doubts += [f"{SUGGESTION_NAME[m]} not firm: {why}" for m, why in caveats.items() if m in found]
     ax.set_title("\n".join(doubts), color=WARNING_COLOR, fontsize="medium")
     update_stop(artists, result)
+    update_skipped(artists, result)
 
     if curves or pinned_curves:
         visible_curves = list(curves.values()) + pinned_curves
@@ -320,6 +332,14 @@ def update_stop(artists: RangeTestArtists, result: RangeTestResult) -> None:
         show(artists.stop, True, f"stopped at {format_lr(lr)} ({why_stop})")
     else:
         show(artists.stop, False)
+
+
+def update_skipped(artists: RangeTestArtists, result: RangeTestResult) -> None:
+    """Ticks along the bottom at the lrs of the steps a GradScaler skipped (``amp="fp16"``):
+    no step was taken there, so they are marked, not drawn as a loss on the curve."""
+    lrs = result.skipped_lrs
+    artists.skipped.set_data(lrs, np.full(len(lrs), 0.02))
+    show(artists.skipped, len(lrs) > 0, f"step skipped by the GradScaler ({len(lrs)})")
 
 
 def update_limits(

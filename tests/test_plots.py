@@ -108,6 +108,21 @@ def test_early_stop_is_marked_where_the_test_stopped(ax):
     assert not by_gid(ax2, "stop").get_visible()
 
 
+def test_steps_skipped_by_a_grad_scaler_are_ticks_not_points_of_the_curve(ax):
+    from dataclasses import replace
+
+    result = curve()
+    skipped = np.array([1e-4, 1e-3])
+    plots.plot_range_test(replace(result, skipped_lrs=skipped, skipped_losses=[3.0, 3.0]), ax)
+    ticks = by_gid(ax, "skipped")
+    assert ticks.get_visible()
+    np.testing.assert_array_equal(ticks.get_xdata(), skipped)
+    np.testing.assert_array_equal(by_gid(ax, "raw").get_xdata(), result.lrs)  # not on the curve
+    assert "step skipped by the GradScaler (2)" in legend_texts(ax)
+    plots.plot_range_test(result, ax2 := Figure().add_subplot())
+    assert not by_gid(ax2, "skipped").get_visible()
+
+
 def test_linear_sweep_gets_linear_axes_and_the_lr_panel_shows_the_sweep():
     figure = Figure()
     ax, lr_ax = figure.subplots(1, 2)
