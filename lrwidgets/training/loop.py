@@ -229,15 +229,6 @@ def grad_scaler(device: torch.device, amp: bool | str) -> torch.amp.GradScaler |
     return None
 
 
-def batch_loss(
-    model: nn.Module, batch: Any, loss_fn: LossFn | None, step_fn: StepFn | None
-) -> torch.Tensor:
-    if step_fn is not None:
-        return step_fn(model, batch)
-    inputs, targets = batch
-    return loss_fn(model(inputs), targets)  # type: ignore[misc]
-
-
 @dataclass
 class StepOutcome:
     """One optimizer step: the mean loss of its batches (a tensor, computed before the step),
