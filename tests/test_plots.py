@@ -304,7 +304,7 @@ def study_grid(train_loss: np.ndarray):
     return TrainingGrid(
         lrs=np.logspace(-2, 0, n_lrs),
         seeds=tuple(range(n_seeds)),
-        schedule="constant",
+        policy="constant",
         epochs=1,
         train_loss=train_loss,
         val_loss=nan,

@@ -29,7 +29,7 @@ from .gap import (
 from .grid import (
     DEFAULT_LRS,
     METRICS,
-    TRAIN_SCHEDULES,
+    TRAIN_POLICIES,
     OptimizerFactory,
     TrainingGrid,
     best_lr,
@@ -50,7 +50,7 @@ __all__ = [
     "DEFAULT_LRS",
     "METRICS",
     "OPTIMIZER_CHOICES",
-    "TRAIN_SCHEDULES",
+    "TRAIN_POLICIES",
     "BiasVariance",
     "BudgetStudy",
     "Comparison",

@@ -14,7 +14,7 @@ from ..problems import Problem
 from .grid import (
     DEFAULT_LRS,
     METRICS,
-    TRAIN_SCHEDULES,
+    TRAIN_POLICIES,
     TrainingGrid,
     best_lr_per_seed,
     train_at_lrs,
@@ -86,21 +86,22 @@ def compare_schedules(
     problem: Problem,
     lrs: Sequence[float] = DEFAULT_LRS,
     *,
-    schedules: Sequence[str] = TRAIN_SCHEDULES,
+    policies: Sequence[str] = TRAIN_POLICIES,
     epochs: int = 3,
     seeds: Sequence[int] = (0, 1, 2),
     metric: str | None = None,
     progress: bool = True,
     **train_kwargs,
 ) -> Comparison:
-    """Train ``problem`` with each schedule at every lr of ``lrs`` and seed (``train_at_lrs``),
-    then compare the schedules each at its own best lr (``Comparison``)."""
-    for schedule in schedules:
-        check_choice("schedule", schedule, TRAIN_SCHEDULES)
+    """Train ``problem`` with each schedule policy ("constant", "one_cycle") at every lr of
+    ``lrs`` and seed (``train_at_lrs``), then compare them each at its own best lr
+    (``Comparison``)."""
+    for policy in policies:
+        check_choice("policies", policy, TRAIN_POLICIES)
     grids = {
-        schedule: train_at_lrs(
-            problem, lrs, epochs=epochs, seeds=seeds, schedule=schedule, **train_kwargs
+        policy: train_at_lrs(
+            problem, lrs, epochs=epochs, seeds=seeds, policy=policy, **train_kwargs
         )
-        for schedule in tqdm(schedules, desc="schedules", disable=not progress)
+        for policy in tqdm(policies, desc="schedules", disable=not progress)
     }
     return Comparison(grids, metric)

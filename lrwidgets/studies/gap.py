@@ -25,7 +25,7 @@ from .curves import curve_minimum_lr, geometric_mean, suggestions_by_run
 from .grid import (
     DEFAULT_LRS,
     METRICS,
-    TRAIN_SCHEDULES,
+    TRAIN_POLICIES,
     OptimizerFactory,
     TrainingGrid,
     best_lr_per_seed,
@@ -100,7 +100,7 @@ class GapReport:
             )
         lines.append(
             f"(geometric means over seeds {list(self.seeds)}; best by {self.metric} after "
-            f"{self.grid.epochs} epochs with a {self.grid.schedule} schedule; cost: the "
+            f"{self.grid.epochs} epochs with a {self.grid.policy} schedule; cost: the "
             f"{self.metric} at the suggestion minus at the best lr, mean over seeds, nan when "
             "a suggestion lies outside the grid)"
         )
@@ -113,7 +113,7 @@ def range_test_gap(
     seeds: Sequence[int] = (0, 1, 2),
     lrs: Sequence[float] = DEFAULT_LRS,
     epochs: int = 3,
-    schedule: str = "one_cycle",
+    policy: str = "one_cycle",
     metric: str | None = None,
     beta: float | None = None,
     optimizer_factory: OptimizerFactory | None = None,
@@ -135,7 +135,7 @@ def range_test_gap(
         lrs,
         epochs=epochs,
         seeds=seeds,
-        schedule=schedule,
+        policy=policy,
         optimizer_factory=optimizer_factory,
         device=device,
     )
@@ -231,7 +231,7 @@ def budget_study(
     *,
     lrs: Sequence[float] = DEFAULT_LRS,
     seeds: Sequence[int] = (0, 1, 2),
-    schedule: str = "one_cycle",
+    policy: str = "one_cycle",
     metric: str | None = None,
     beta: float | None = None,
     optimizer_factory: OptimizerFactory | None = None,
@@ -247,7 +247,7 @@ def budget_study(
     epochs = [check_int("epochs", e, minimum=1) for e in epochs]
     if not epochs:
         raise ValueError("epochs must hold at least one number of epochs, got none")
-    check_choice("schedule", schedule, TRAIN_SCHEDULES)
+    check_choice("policy", policy, TRAIN_POLICIES)
     if metric is not None:
         check_choice("metric", metric, METRICS)
     results = seeded_range_tests(problem, seeds, optimizer_factory, device, **range_test_kwargs)
@@ -259,7 +259,7 @@ def budget_study(
             lrs,
             epochs=e,
             seeds=seeds,
-            schedule=schedule,
+            policy=policy,
             optimizer_factory=optimizer_factory,
             device=device,
         )

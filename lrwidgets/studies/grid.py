@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 
-TRAIN_SCHEDULES = ("constant", "one_cycle")
+TRAIN_POLICIES = ("constant", "one_cycle")
 METRICS = ("train_loss", "val_loss", "val_accuracy")
 DEFAULT_LRS = tuple(np.logspace(-3, 1, 13).tolist())  # 1e-3 .. 10, three per decade
 
@@ -48,7 +48,7 @@ class TrainingGrid:
 
     lrs: np.ndarray
     seeds: tuple[int, ...]
-    schedule: str
+    policy: str
     epochs: int
     train_loss: np.ndarray
     val_loss: np.ndarray
@@ -104,7 +104,7 @@ class TrainingGrid:
         """Draw the metric against lr: see ``lrwidgets.plots.plot_grids``."""
         from ..plots import plot_grids
 
-        return plot_grids({f"{self.schedule}, {self.epochs} epochs": self}, ax, metric, **kwargs)
+        return plot_grids({f"{self.policy}, {self.epochs} epochs": self}, ax, metric, **kwargs)
 
 
 def loss_on(model: nn.Module, batches: list, loss_fn) -> float:
@@ -118,14 +118,14 @@ def train_at_lrs(
     *,
     epochs: int = 3,
     seeds: Sequence[int] = (0,),
-    schedule: str = "constant",
+    policy: str = "constant",
     optimizer_factory: OptimizerFactory | None = None,
     device: str = "auto",
     batched: bool | None = None,
 ) -> TrainingGrid:
     """Train a fresh ``problem.make_model(seed)`` for ``epochs`` at every lr and seed.
 
-    ``schedule="constant"`` keeps the lr fixed; ``"one_cycle"`` uses it as the peak of
+    ``policy="constant"`` keeps the lr fixed; ``"one_cycle"`` uses it as the peak of
     ``one_cycle(total_steps, max_lr=lr)``. The seed sets both the initial weights and the batch
     order. ``optimizer_factory(model)`` builds the optimizer (default: ``fit``'s, SGD with
     momentum 0.9, the same as the range test's).
@@ -143,14 +143,14 @@ def train_at_lrs(
     seeds = tuple(check_int("seeds", s, minimum=0) for s in seeds)
     if not seeds:
         raise ValueError("seeds must hold at least one seed, got an empty sequence")
-    check_choice("schedule", schedule, TRAIN_SCHEDULES)
+    check_choice("policy", policy, TRAIN_POLICIES)
     if batched not in (None, True, False):
         raise TypeError(f"batched must be None, True or False, got {batched!r}")
     total_steps = epochs * steps_per_epoch(problem.train_data, problem.batch_size)
     target = resolve_device(device)
     train_batches = fixed_batches(problem.train_data, problem.batch_size, target)
     plans = [
-        lr if schedule == "constant" else one_cycle(total_steps, max_lr=lr) for lr in lrs.tolist()
+        lr if policy == "constant" else one_cycle(total_steps, max_lr=lr) for lr in lrs.tolist()
     ]
     if batched is not False:
         obstacle = grid_obstacle(problem, optimizer_factory, target)
@@ -173,7 +173,7 @@ def train_at_lrs(
     return TrainingGrid(
         lrs=lrs,
         seeds=seeds,
-        schedule=schedule,
+        policy=policy,
         epochs=epochs,
         train_loss=train_loss,
         val_loss=val_loss,

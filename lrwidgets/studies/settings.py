@@ -19,7 +19,7 @@ from .gap import seeded_range_tests
 from .grid import (
     DEFAULT_LRS,
     METRICS,
-    TRAIN_SCHEDULES,
+    TRAIN_POLICIES,
     OptimizerFactory,
     TrainingGrid,
     train_at_lrs,
@@ -80,7 +80,7 @@ class SettingStudy:
         grid = next(iter(self.grids.values()))
         lines.append(
             f"(geometric means over seeds {list(grid.seeds)}; best lr after {grid.epochs} "
-            f"epochs, {grid.schedule} schedule)"
+            f"epochs, {grid.policy} schedule)"
         )
         return "\n".join(lines)
 
@@ -97,7 +97,7 @@ def study_settings(
     *,
     epochs: int = 3,
     seeds: Sequence[int] = (0, 1, 2),
-    schedule: str = "constant",
+    policy: str = "constant",
     metric: str | None = None,
     progress: bool = True,
     **range_test_kwargs,
@@ -106,7 +106,7 @@ def study_settings(
     and ``train_at_lrs`` with the same problem and optimizer."""
     if not settings:
         raise ValueError("settings must hold at least one setting, got none")
-    check_choice("schedule", schedule, TRAIN_SCHEDULES)
+    check_choice("policy", policy, TRAIN_POLICIES)
     if metric is not None:
         check_choice("metric", metric, METRICS)
     range_tests, grids = {}, {}
@@ -117,7 +117,7 @@ def study_settings(
             lrs,
             epochs=epochs,
             seeds=seeds,
-            schedule=schedule,
+            policy=policy,
             optimizer_factory=factory,
         )
     first = next(iter(grids.values()))
