@@ -16,13 +16,10 @@ from lrwidgets.core import one_cycle
 from lrwidgets.problems import Problem, get_problem
 from lrwidgets.problems.catalog import by_seed
 from lrwidgets.studies import grid_obstacle, train_at_lrs
+from lrwidgets.studies.batched import batching_obstacle, fit_ensemble
+from lrwidgets.studies.batched.members import draws_random_numbers
+from lrwidgets.studies.batched.rules import update_rule
 from lrwidgets.training import fit
-from lrwidgets.training.ensemble import (
-    batching_obstacle,
-    draws_random_numbers,
-    fit_ensemble,
-    update_rule,
-)
 
 RTOL = 1e-5
 

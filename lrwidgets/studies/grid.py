@@ -2,7 +2,7 @@
 
 The grid is where the course measures the best learning rate of full training, against which
 every range-test suggestion is judged. ``batched=None`` trains the whole grid as one batched
-ensemble (``training.ensemble``, a marked speed-up: the same numbers as one ``fit`` per run).
+ensemble (``studies.batched``, a marked speed-up: the same numbers as one ``fit`` per run).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from ..core import one_cycle
 from ..core.checks import check_choice, check_int
 from ..problems import Problem
 from ..training.data import fixed_batches, resolve_device, steps_per_epoch
-from ..training.ensemble import batching_obstacle, fit_ensemble
 from ..training.fit import fit
 from ..training.loop import evaluate
+from .batched import batching_obstacle, fit_ensemble
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
