@@ -6,8 +6,9 @@ train with it). checks.py holds the argument checks they share, defaults.py ever
 """
 
 from .divergence import check_diverge_th, divergence_limit, divergence_reason
+from .fastai_schedule import fastai_one_cycle
 from .reliability import UnreliableCurveWarning, minimum_caveat, unreliable_reason
-from .schedules import Schedule, constant, cyclic, fastai_one_cycle, one_cycle
+from .schedules import Schedule, constant, cyclic, one_cycle
 from .smoothing import EWMA, SMOOTHING_CONVENTIONS, ewma, ewma_from_first, smooth
 from .suggest import (
     SUGGESTION_METHODS,
