@@ -229,7 +229,6 @@ def fit(
                 step_fn,
                 amp_context,
                 scaler=scaler,
-                first=step == 0,
             ).loss.item()
             lr = group["lr"]
             seen_lr.append(lr)

@@ -216,7 +216,7 @@ def range_test(
         stream = forever(batches, local_generator(seed))
         loss_fn, stream = first_batch(stream, model, loss_fn, step_fn, amp_context)
         steps = in_groups(stream, accumulation_steps)  # endless: the sweep sets the length
-        for step, (lr, step_batches) in enumerate(zip(planned.tolist(), steps, strict=False)):
+        for lr, step_batches in zip(planned.tolist(), steps, strict=False):
             set_group_lrs(run.opt, lr, ratios)
             outcome = train_step(
                 model,
@@ -227,7 +227,6 @@ def range_test(
                 amp_context,
                 clip_grad_norm=clip_grad_norm,
                 scaler=scaler,
-                first=step == 0,
             )
             train, loss = measured_losses(
                 outcome.loss.item(), model, run.val, loss_fn, step_fn, amp_context
