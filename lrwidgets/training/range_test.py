@@ -39,7 +39,7 @@ from torch import nn
 
 from ..core import EWMA, check_diverge_th, divergence_reason, lr_sweep
 from ..core.checks import check_beta, check_choice, check_int, check_positive
-from ..core.defaults import BETA, DIVERGE_TH, END_LR, NUM_ITER, START_LR, SWEEP_MODE
+from ..core.defaults import BATCH_SIZE, BETA, DIVERGE_TH, END_LR, NUM_ITER, START_LR, SWEEP_MODE
 from .data import as_batches, forever, in_groups
 from .distributed import any_rank, mean_over_ranks, rank, training_device
 from .groups import lr_ratios, set_group_lrs
@@ -140,7 +140,7 @@ def range_test(
     beta: float = BETA,
     diverge_th: float = DIVERGE_TH,
     val_data: Any = None,
-    batch_size: int = 64,
+    batch_size: int = BATCH_SIZE,
     device: str | torch.device = "auto",
     seed: int | None = None,
     progress: bool = True,

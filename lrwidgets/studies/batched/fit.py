@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ...core import Schedule
+from ...core.defaults import BATCH_SIZE
 from ...training.data import (
     Batches,
     as_batches,
@@ -86,7 +87,7 @@ def fit_ensemble(
     seeds: Sequence[int | None],
     epochs: int = 1,
     val_data: Any = None,
-    batch_size: int = 64,
+    batch_size: int = BATCH_SIZE,
     device: str | torch.device = "auto",
 ) -> EnsembleRun:
     """``fit(copy of models[k], data, loss_fn, optimizer, schedule=schedules[i], seed=seeds[k])``
@@ -209,16 +210,27 @@ def batching_obstacle(
     data: Any,
     batch_size: int,
     loss_fn: LossFn | None = None,
+    *,
+    clip_grad_norm: float | None = None,
+    accumulation_steps: int = 1,
 ) -> str | None:
     """Why ``fit_ensemble`` cannot stand in for a loop of ``fit`` here, or None when it can.
 
-    It can for (X, y) data, an optimizer ``update_rule`` knows, and a model (and loss) that
+    It can for (X, y) data, no gradient clipping and no accumulation (``fit`` does both; the
+    ensemble does neither), an optimizer ``update_rule`` knows, and a model (and loss) that
     torch.func batches: two stacked members on the first batch must give the model's own loss
     in train mode (under the same random seed) and its own outputs in eval mode. The model and
     torch's random stream are left as found.
     """
     if not is_tensor_pair(data):
         return f"the training data is a {type(data).__name__}, not (X, y) tensors"
+    if clip_grad_norm is not None:
+        return f"clip_grad_norm={clip_grad_norm!r}: the batched ensemble does not clip gradients"
+    if accumulation_steps != 1:
+        return (
+            f"accumulation_steps={accumulation_steps!r}: the batched ensemble takes one batch "
+            "per step"
+        )
     try:
         update_rule(optimizer, model)
     except ValueError as error:
