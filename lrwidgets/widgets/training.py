@@ -20,7 +20,7 @@ from torch import nn
 
 from ..core import Schedule
 from ..core.checks import check_choice, check_int
-from ..core.defaults import OPTIMIZER, PROBLEM
+from ..core.defaults import BATCH_SIZE, OPTIMIZER, PROBLEM
 from ..plots import draw_training, format_lr, update_training, validation_values
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import History, fit, steps_per_epoch
@@ -86,13 +86,22 @@ class TrainingWidget(LRWidget):
     from your model as it is and your objects are left as they were. ``batch_size`` shows only
     for ``(X, y)`` data, the optimizer choice only without ``optimizer=``.
 
-    Keyword arguments set the controls: ``optimizer_name``, ``batch_size``, ``lr``,
+    Keyword arguments set the controls: ``optimizer_name``, ``batch_size``,
+    ``accumulation_steps``, ``clip_grad_norm`` (0: no clipping; both as in ``fit``), ``lr``,
     ``neighbours``, ``seed``. After ``run()``: ``w.histories`` maps each run's name to its
     History, and ``w.table`` shows their last numbers. ``run()`` raises on bad settings (the
     message also shows in the widget); the Run button only shows it.
     """
 
-    CONTROLS = ("optimizer_name", "batch_size", "lr", "neighbours", "seed")
+    CONTROLS = (
+        "optimizer_name",
+        "batch_size",
+        "accumulation_steps",
+        "clip_grad_norm",
+        "lr",
+        "neighbours",
+        "seed",
+    )
 
     def __init__(
         self,
@@ -147,7 +156,9 @@ class TrainingWidget(LRWidget):
             options=OPTIMIZERS, value=OPTIMIZER, description="optimizer", style=STYLE
         )
         self.epochs = number_box(ipywidgets.IntText, "epochs", epochs)
-        self.batch_size = number_box(ipywidgets.IntText, "batch_size", 64)
+        self.batch_size = number_box(ipywidgets.IntText, "batch_size", BATCH_SIZE)
+        self.accumulation_steps = number_box(ipywidgets.IntText, "accumulation_steps", 1)
+        self.clip_grad_norm = number_box(ipywidgets.FloatText, "clip_grad_norm", 0.0)
         self.lr = log_slider("lr", 0.01, low=-6, high=1)
         self.lr.description = "constant lr"
         self.neighbours = ipywidgets.Checkbox(False, description="also lr x 3 and lr / 3")
@@ -160,7 +171,7 @@ class TrainingWidget(LRWidget):
         """The number of steps follows the problem, epochs and batch size; the constant lr
         follows a linked ScheduleWidget."""
         self.problem.observe(self._problem_changed, "value")
-        for control in (self.epochs, self.batch_size):
+        for control in (self.epochs, self.batch_size, self.accumulation_steps):
             control.observe(self._sync_steps, "value")
         if isinstance(self.schedule_source, ScheduleWidget):
             self._link(self.schedule_source, self._follow, ["schedule"])
@@ -169,6 +180,7 @@ class TrainingWidget(LRWidget):
         self.children = [
             row(self.problem, self.optimizer_name, self.seed),
             row(self.epochs, self.batch_size, self.steps_info),
+            row(self.accumulation_steps, self.clip_grad_norm),
             row(self.lr, self.neighbours),
             self.runner.widget,
             self.message,
@@ -216,7 +228,7 @@ class TrainingWidget(LRWidget):
 
     def _train(self) -> None:
         data, val_data, loss_fn, step_fn, metric = self._task()
-        per_run = self.epochs.value * steps_per_epoch(data, self.batch_size.value)
+        per_run = self.epochs.value * self._steps_per_epoch(data)
         runs = self.runs()
         self.runner.set_progress(0, per_run * len(runs))
         with self.draw_lock:
@@ -242,6 +254,8 @@ class TrainingWidget(LRWidget):
                 batch_size=self.batch_size.value,
                 seed=self.seed.value,
                 progress=False,
+                accumulation_steps=self.accumulation_steps.value,
+                clip_grad_norm=self.clip_grad_norm.value or None,
                 callback=self._live(name, offset=i * per_run),
             )
             if history.stop_reason == STOPPED_BY_CALLBACK:  # our callback only stops on Stop
@@ -303,7 +317,7 @@ class TrainingWidget(LRWidget):
         """Show the steps per run; a linked ScheduleWidget gets exactly that many steps."""
         try:
             epochs = check_int("epochs", self.epochs.value, minimum=1)
-            per_epoch = steps_per_epoch(self._task()[0], self.batch_size.value)
+            per_epoch = self._steps_per_epoch(self._task()[0])
         except (ValueError, TypeError) as error:
             self.message.show_error(error)
             return
@@ -312,6 +326,9 @@ class TrainingWidget(LRWidget):
         self.steps_info.value = f"= {total} steps ({per_epoch} per epoch)"
         if isinstance(self.schedule_source, ScheduleWidget):
             self.schedule_source.total_steps.value = total
+
+    def _steps_per_epoch(self, data: Any) -> int:
+        return steps_per_epoch(data, self.batch_size.value, self.accumulation_steps.value)
 
     def _follow(self, change: dict | None = None) -> None:
         """The constant lr follows the schedule's peak learning rate."""
