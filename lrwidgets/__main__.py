@@ -27,6 +27,8 @@ from .core import SWEEP_MODES, constant, cyclic, fastai_one_cycle, one_cycle
 from .core.checks import check_int
 from .core.defaults import (
     BETA,
+    CYCLIC_BASE_LR,
+    CYCLIC_GAMMA,
     CYCLIC_MOMENTA,
     DIVERGE_TH,
     END_LR,
@@ -252,7 +254,7 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
     sched.add_argument("policy", choices=policies, help="the schedule")
     sched.add_argument("--total-steps", type=int, required=True, help="optimizer steps")
     sched.add_argument("--max-lr", type=float, required=True, help="peak lr (constant: the lr)")
-    sched.add_argument("--base-lr", type=float, default=1e-4, help="cyclic: lowest lr")
+    sched.add_argument("--base-lr", type=float, default=CYCLIC_BASE_LR, help="cyclic: lowest lr")
     sched.add_argument(
         "--step-size-up",
         type=int,
@@ -266,7 +268,10 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
         help="cyclic: steps back (default: as many as up)",
     )
     sched.add_argument(
-        "--gamma", type=float, default=0.999, help="cyclic-exp_range: height x gamma per step"
+        "--gamma",
+        type=float,
+        default=CYCLIC_GAMMA,
+        help="cyclic-exp_range: height x gamma per step",
     )
     sched.add_argument(
         "--pct-start", type=float, default=ONE_CYCLE_PCT_START, help="one-cycle: share warming up"

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .checks import check_choice, check_int
-from .defaults import SKIP_END
+from .defaults import METHOD, SKIP_END
 
 MIN_POINTS = 3
 SLIDE_LR_DIFF = 15  # fastai's defaults for slide
@@ -168,7 +168,7 @@ SUGGESTION_METHODS = tuple(SUGGESTION_RULES)
 def suggest_lr(
     lrs: Sequence[float] | np.ndarray,
     losses: Sequence[float] | np.ndarray,
-    method: str = "valley",
+    method: str = METHOD,
     *,
     skip_start: int = 0,
     skip_end: int = 0,

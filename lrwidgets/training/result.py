@@ -27,7 +27,7 @@ from ..core import (
     unreliable_reason,
 )
 from ..core.checks import check_beta, check_bool, check_choice
-from ..core.defaults import BETA, DIVERGE_TH, SWEEP_MODE
+from ..core.defaults import BETA, DIVERGE_TH, METHOD, SWEEP_MODE
 
 if TYPE_CHECKING:
     import torch
@@ -107,7 +107,7 @@ class RangeTestResult:
 
     def suggestion(
         self,
-        method: str = "valley",
+        method: str = METHOD,
         beta: float | None = None,
         *,
         skip_start: int | None = None,
@@ -192,7 +192,7 @@ class RangeTestResult:
             warnings.warn(why, UnreliableCurveWarning, stacklevel=3)
 
     def apply(
-        self, optimizer: torch.optim.Optimizer, method: str = "valley", beta: float | None = None
+        self, optimizer: torch.optim.Optimizer, method: str = METHOD, beta: float | None = None
     ) -> float:
         """Set the optimizer's lr from the suggestion, as Lightning's ``update_attr=True`` does;
         return the lr set on group 0.
@@ -223,7 +223,7 @@ class RangeTestResult:
         self,
         total_steps: int,
         policy: str = "one_cycle",
-        method: str = "valley",
+        method: str = METHOD,
         beta: float | None = None,
         **kwargs,
     ) -> Schedule:
