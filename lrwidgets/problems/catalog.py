@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ from ..core.checks import (
     check_positive,
 )
 from ..core.defaults import BATCH_SIZE, SGD_MOMENTUM
+from ..training import RangeTestResult, range_test
 from .datasets import load_digits_arrays, load_idx_images
 
 PROBLEMS = ("quadratic", "spirals", "digits-mlp", "digits-cnn")
@@ -59,6 +61,17 @@ class Problem:
 
     def __post_init__(self) -> None:
         check_choice("task", self.task, TASKS)
+
+    def range_test(self, seed: int = 0, **kwargs: Any) -> RangeTestResult:
+        """``lrwidgets.range_test`` on this problem: the model ``make_model(seed)``, the training
+        data, loss and batch size, the problem's ``make_optimizer(model)`` when it has one, and
+        ``seed`` for the batch order too. Keyword arguments go to ``range_test`` and win."""
+        model = self.make_model(seed)
+        make_optimizer = getattr(self, "make_optimizer", None)
+        if make_optimizer is not None and "optimizer" not in kwargs:
+            kwargs["optimizer"] = make_optimizer(model)
+        kwargs = {"batch_size": self.batch_size, "seed": seed, **kwargs}
+        return range_test(model, self.train_data, self.loss_fn, **kwargs)
 
 
 def by_seed(build: Callable[[], nn.Module]) -> Callable[[int], nn.Module]:
