@@ -12,10 +12,9 @@ when the answer means little:
 
   over the part of the curve the rules look at (``trim_curve``). The noise is a robust standard
   deviation of one batch's loss (the median absolute deviation of the step-to-step differences,
-  whose variance is twice the loss's); the blown-up tail barely moves a median. On the course's
-  problems (default sweep, seeds 0-2, fastai's trimming) the fall is 1.3-1.5 noise deviations on
-  spirals in 100 steps and 0.9-1.2 on the quadratic bowl (both flagged), 3.2-6.4 on spirals in
-  300 steps, 4-6 on digits-cnn and 8-13 on digits-mlp.
+  whose variance is twice the loss's); the blown-up tail barely moves a median. The message
+  states both numbers, the fall and the noise; notebook 01 ("When the test fails") prints them
+  live for a curve that is flagged (the spirals in 100 steps) and for the same problem in 400.
 - ``minimum_caveat``: the "minimum" rule answers lr_min / 10, which can lie below the first
   learning rate tested, and lr_min can sit at the very end of a sweep that never turned up, where
   the true minimum may lie beyond ``end_lr``.

@@ -1,8 +1,8 @@
 """Rules that turn a range-test curve into one suggested learning rate.
 
 None of them is the best learning rate for a full training run; the notebooks measure the gap
-(on digits, fastai's default ``valley`` lands more than ten times below the best constant or
-one-cycle rate: notebook 05 prints the factor for each training budget).
+(notebook 05 prints, for each rule and training budget, how far its suggestion lands from the
+best constant or one-cycle rate).
 
 Every rule has one signature, ``rule(lrs, losses) -> lr``, takes the part of the (usually
 smoothed) curve that ``trim_curve`` kept, and is looked up by name in ``SUGGESTION_RULES``:
