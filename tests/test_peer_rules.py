@@ -17,8 +17,17 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lrwidgets.core import SUGGESTION_RULES, ewma, fastai_skips, lr_sweep, suggest_lr
-from lrwidgets.training import RangeTestResult, range_test
+from lrwidgets.core import (
+    SUGGESTION_RULES,
+    ewma,
+    fastai_skips,
+    lr_sweep,
+    suggest_lr,
+    torch_lr_finder_curve,
+)
+from lrwidgets.core.defaults import OPTIMIZER
+from lrwidgets.problems import get_problem
+from lrwidgets.training import RangeTestResult, make_optimizer, range_test
 
 
 # -- fastai's rules, as written in fastai.callback.schedule -----------------------------------
@@ -311,6 +320,72 @@ def test_rules_are_one_table_of_documented_functions():
         assert rule.__doc__ and ("fastai" in rule.__doc__ or "torch-lr-finder" in rule.__doc__)
 
 
+# -- fastai's sweep: endpoint=False ----------------------------------------------------------
+def test_endpoint_false_is_fastais_sweep_to_the_last_bit():
+    for start_lr, end_lr, num_iter in [(1e-7, 10.0, 100), (1e-5, 1.0, 37), (1e-3, 3.0, 250)]:
+        fastai = fastai_sweep(start_lr, end_lr, num_iter)
+        assert lr_sweep(start_lr, end_lr, num_iter, endpoint=False).tolist() == fastai
+    assert fastai_sweep(1e-7, 10.0, 100)[-1] == pytest.approx(8.318, abs=1e-3)  # never 10
+    linear = lr_sweep(1e-3, 1.0, 10, "linear", endpoint=False)
+    assert linear.tolist() == [1e-3 + (1.0 - 1e-3) * (i / 10) for i in range(10)]
+    with pytest.raises(TypeError, match="endpoint must be True or False"):
+        lr_sweep(1e-3, 1.0, 10, endpoint="fastai")
+
+
+def digits_range_test(**kwargs):
+    problem = get_problem("digits-mlp")
+    return range_test(
+        problem.make_model(0),
+        problem.train_data,
+        problem.loss_fn,
+        batch_size=problem.batch_size,
+        seed=0,
+        progress=False,
+        device="cpu",
+        **kwargs,
+    )
+
+
+def test_fastais_arguments_give_fastais_rates_and_answers():
+    result = digits_range_test(endpoint=False)  # lr_find's defaults: 1e-7 to 10 in 100 steps
+    rates = fastai_sweep(1e-7, 10.0, 100)
+    assert result.planned_lrs.tolist() == rates
+    assert result.lrs.tolist() == rates[: result.steps]
+    lrs, curve = fastai_record_of(result, rates)
+    for rule in FASTAI_RULES:
+        assert result.suggestion(rule, warn=False) == expected_answer(lrs, curve, 100, rule)
+    default = digits_range_test()  # torch-lr-finder's sweep: the same arguments reach 10
+    assert default.planned_lrs[-1] == 10.0
+    assert default.suggestions(warn=False) != result.suggestions(warn=False)
+
+
+def test_the_widget_and_the_command_line_pass_endpoint_through(capsys):
+    from lrwidgets.__main__ import main
+    from lrwidgets.widgets import RangeTestWidget
+
+    w = RangeTestWidget("quadratic", backend="inline", num_iter=20, endpoint=False)
+    w.run()
+    assert w.result.planned_lrs.tolist() == fastai_sweep(1e-7, 10.0, 20)
+    w.close()
+    assert main(["range-test", "--problem", "quadratic", "--num-iter", "40", "--no-endpoint"]) == 0
+    out = capsys.readouterr().out
+    problem = get_problem("quadratic")
+    model = problem.make_model(0)
+    expected = range_test(
+        model,
+        problem.train_data,
+        problem.loss_fn,
+        make_optimizer(OPTIMIZER, model.parameters()),
+        num_iter=40,
+        endpoint=False,
+        batch_size=problem.batch_size,
+        seed=0,
+        progress=False,
+    )
+    for method, lr in expected.suggestions(warn=False).items():
+        assert f"{method:>8}: {lr:.3g}" in out
+
+
 # -- torch-lr-finder's steepest --------------------------------------------------------------
 def torch_lr_finder_suggestion(lrs, losses, skip_start, skip_end):
     """torch-lr-finder's own ``LRFinder.plot(suggest_lr=True)`` on a history we give it."""
@@ -344,3 +419,49 @@ def test_steepest_is_torch_lr_finders_rule(mode):
             expected = torch_lr_finder_suggestion(lrs, losses, skip_start, skip_end)
             ours = suggest_lr(lrs, losses, "steepest", skip_start=skip_start, skip_end=skip_end)
             assert ours == expected
+
+
+@pytest.mark.parametrize(("end_lr", "num_iter"), [(10.0, 100), (3.0, 100), (1.0, 60)])
+def test_torch_lr_finder_suggestion_is_torch_lr_finders_number(
+    tiny_regression, lr_finder_history, end_lr, num_iter
+):
+    # torch-lr-finder's defaults: smooth_f 0.05, stop at 5x, plot(suggest_lr=True) trims 10 / 5
+    lrs, losses = lr_finder_history(0.05, diverge_th=5, end_lr=end_lr, num_iter=num_iter)
+    theirs = torch_lr_finder_suggestion(lrs, losses, 10, 5)
+    model, optimizer, loader = tiny_regression()  # the same model, optimizer and batches
+    result = range_test(
+        model,
+        loader,
+        torch.nn.MSELoss(),
+        optimizer,
+        start_lr=1e-4,
+        end_lr=end_lr,
+        num_iter=num_iter,
+        diverge_th=5,
+        progress=False,
+        device="cpu",
+    )
+    assert result.torch_lr_finder_suggestion() == theirs
+    curve, stopped = torch_lr_finder_curve(result.losses)
+    np.testing.assert_allclose(curve, losses, rtol=1e-12)  # its record, step for step
+    assert stopped == (len(losses) < num_iter)
+    np.testing.assert_array_equal(result.lrs[: len(lrs)], lrs)  # the same rates, to the bit
+    if stopped:  # our own stop (debiased EWMA) came later: steepest on our curve differs
+        assert result.suggestion("steepest", warn=False) != theirs
+
+
+def test_torch_lr_finder_suggestion_refuses_a_test_that_ended_first(tiny_regression):
+    model, optimizer, loader = tiny_regression()
+    result = range_test(
+        model,
+        loader,
+        torch.nn.MSELoss(),
+        optimizer,
+        start_lr=1e-4,
+        end_lr=10.0,
+        diverge_th=1.5,  # stops in the first noisy steps, long before torch-lr-finder's 5x
+        progress=False,
+    )
+    assert result.stopped_early and not torch_lr_finder_curve(result.losses)[1]
+    with pytest.raises(ValueError, match="before torch-lr-finder would have stopped"):
+        result.torch_lr_finder_suggestion()
