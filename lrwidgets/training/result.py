@@ -135,7 +135,9 @@ class RangeTestResult:
         """The learning rate ``method`` suggests on the debiased smoothed curve, trimmed as
         fastai's ``lr_find`` trims it unless ``skip_start`` / ``skip_end`` say otherwise
         (``lrwidgets.core.suggest`` has the rules). With the defaults, "valley", "steep",
-        "minimum" and "slide" give fastai's answer on this curve.
+        "minimum" and "slide" give fastai's answer on this curve (also after a NaN loss: see
+        ``skips``); "steepest" is torch-lr-finder's rule on *this* curve, and
+        ``torch_lr_finder_suggestion`` its number on its own curve.
 
         Warns ``UnreliableCurveWarning`` when the curve never falls clearly (``unreliable``).
         Raises ValueError if the curve is too short (see ``suggestions`` to skip those).
