@@ -421,6 +421,13 @@ def test_steepest_is_torch_lr_finders_rule(mode):
             assert ours == expected
 
 
+def range_test_on(parts, **kwargs):
+    """``range_test`` on ``tiny_regression()``'s model, optimizer and batches, from 1e-4."""
+    model, optimizer, loader = parts
+    mse = torch.nn.MSELoss()
+    return range_test(model, loader, mse, optimizer, start_lr=1e-4, progress=False, **kwargs)
+
+
 @pytest.mark.parametrize(("end_lr", "num_iter"), [(10.0, 100), (3.0, 100), (1.0, 60)])
 def test_torch_lr_finder_suggestion_is_torch_lr_finders_number(
     tiny_regression, lr_finder_history, end_lr, num_iter
@@ -428,19 +435,8 @@ def test_torch_lr_finder_suggestion_is_torch_lr_finders_number(
     # torch-lr-finder's defaults: smooth_f 0.05, stop at 5x, plot(suggest_lr=True) trims 10 / 5
     lrs, losses = lr_finder_history(0.05, diverge_th=5, end_lr=end_lr, num_iter=num_iter)
     theirs = torch_lr_finder_suggestion(lrs, losses, 10, 5)
-    model, optimizer, loader = tiny_regression()  # the same model, optimizer and batches
-    result = range_test(
-        model,
-        loader,
-        torch.nn.MSELoss(),
-        optimizer,
-        start_lr=1e-4,
-        end_lr=end_lr,
-        num_iter=num_iter,
-        diverge_th=5,
-        progress=False,
-        device="cpu",
-    )
+    # the same model, optimizer and batches
+    result = range_test_on(tiny_regression(), end_lr=end_lr, num_iter=num_iter, diverge_th=5)
     assert result.torch_lr_finder_suggestion() == theirs
     curve, stopped = torch_lr_finder_curve(result.losses)
     np.testing.assert_allclose(curve, losses, rtol=1e-12)  # its record, step for step
@@ -451,17 +447,8 @@ def test_torch_lr_finder_suggestion_is_torch_lr_finders_number(
 
 
 def test_torch_lr_finder_suggestion_refuses_a_test_that_ended_first(tiny_regression):
-    model, optimizer, loader = tiny_regression()
-    result = range_test(
-        model,
-        loader,
-        torch.nn.MSELoss(),
-        optimizer,
-        start_lr=1e-4,
-        end_lr=10.0,
-        diverge_th=1.5,  # stops in the first noisy steps, long before torch-lr-finder's 5x
-        progress=False,
-    )
+    # diverge_th 1.5 stops in the first noisy steps, long before torch-lr-finder's 5x
+    result = range_test_on(tiny_regression(), end_lr=10.0, diverge_th=1.5)
     assert result.stopped_early and not torch_lr_finder_curve(result.losses)[1]
     with pytest.raises(ValueError, match="before torch-lr-finder would have stopped"):
         result.torch_lr_finder_suggestion()
