@@ -82,6 +82,7 @@ def run_range_test(args: argparse.Namespace) -> None:
         end_lr=args.end_lr,
         num_iter=args.num_iter,
         mode=args.mode,
+        endpoint=args.endpoint,
         beta=args.beta,
         diverge_th=args.diverge_th,
         batch_size=problem.batch_size if args.batch_size is None else args.batch_size,
@@ -244,6 +245,12 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
     test.add_argument("--start-lr", type=float, default=START_LR, help="first learning rate")
     test.add_argument("--end-lr", type=float, default=END_LR, help="last learning rate")
     test.add_argument("--num-iter", type=int, default=NUM_ITER, help="steps (one lr each)")
+    test.add_argument(
+        "--endpoint",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="end-lr is the last lr (torch-lr-finder's sweep); --no-endpoint: one short (fastai's)",
+    )
     test.add_argument("--beta", type=float, default=BETA, help="EWMA smoothing of the loss")
     test.add_argument(
         "--diverge-th",

@@ -137,6 +137,7 @@ def range_test(
     end_lr: float = END_LR,
     num_iter: int = NUM_ITER,
     mode: str = SWEEP_MODE,
+    endpoint: bool = True,
     beta: float = BETA,
     diverge_th: float = DIVERGE_TH,
     val_data: Any = None,
@@ -160,6 +161,10 @@ def range_test(
       otherwise. ``optimizer``: None is SGD with momentum 0.9. Its lr is overwritten each
       step; with several param groups, group i gets lr_t * lr_i / lr_0 (the optimizer's
       ratios are kept, see ``groups.py``) and the curve's x axis is group 0's lr.
+    - ``endpoint``: True (default) sweeps to ``end_lr`` included, as torch-lr-finder does;
+      False stops one step short of it, lr_i = start_lr * (end_lr / start_lr) ** (i / num_iter),
+      as fastai's ``lr_find`` does, so that fastai's arguments give fastai's rates and (with the
+      default trimming) its suggestions (``lrwidgets.core.lr_sweep``).
     - ``val_data``: held-out ``(X, y)`` or batches; after every step the loss on all of it
       (eval mode, no gradients) is the recorded loss, and the training loss is kept too.
     - ``device``: "auto" (CUDA, then MPS, else CPU), "cpu", "cuda", "cuda:1", a torch.device.
@@ -185,7 +190,7 @@ def range_test(
     raise ValueError or TypeError. A failure inside the first step is re-raised with the call
     that failed, the batch's shapes and dtypes, and the model's dtype and device.
     """
-    planned = lr_sweep(start_lr, end_lr, num_iter, mode)
+    planned = lr_sweep(start_lr, end_lr, num_iter, mode, endpoint)
     beta = check_beta("beta", beta)
     diverge_th = check_diverge_th(diverge_th)
     check_common(model, loss_fn, optimizer, seed, callback, step_fn, progress)
