@@ -9,9 +9,9 @@
     lrwidgets dashboard [--port N] [--no-browser]
 
 (``python -m lrwidgets ...`` is the same.) Every option's help shows its default. Bad input
-is one line on stderr and exit status 2, checked before the run (``--plot``'s folder and
-format too, not after the whole test). It uses the same layers as the widgets: ``training``
-for the test, ``core`` for the schedules.
+is one line on stderr and exit status 2, checked before the run (``--plot``'s folder, format
+and write access too, not after the whole test). It uses the same layers as the widgets:
+``training`` for the test, ``core`` for the schedules.
 """
 
 from __future__ import annotations
@@ -44,9 +44,12 @@ from .core.schedules import ANNEAL_STRATEGIES, CYCLIC_MODES, quarter_cycle
 from .problems import LOCAL_PROBLEMS, PROBLEMS, get_problem
 from .training import OPTIMIZERS, make_optimizer, range_test
 
+CYCLIC_GAMMA = 0.999  # --gamma's default for cyclic-exp_range
+
 
 def check_plot_path(path: str) -> None:
-    """``--plot`` must name an image format matplotlib writes, in a folder that exists."""
+    """``--plot`` must name an image format matplotlib writes, a file (not a folder) that can be
+    written, in a folder that exists."""
     from matplotlib.backend_bases import FigureCanvasBase
 
     formats = sorted(FigureCanvasBase.get_supported_filetypes())
@@ -58,6 +61,15 @@ def check_plot_path(path: str) -> None:
         )
     if not Path(path).parent.is_dir():
         raise ValueError(f"--plot: the folder {str(Path(path).parent)!r} does not exist")
+    if Path(path).is_dir():
+        raise ValueError(f"--plot must name a file, got the folder {path!r}")
+    existed = Path(path).exists()
+    try:
+        open(path, "ab").close()  # can the file be written? (appends nothing)
+    except OSError as error:
+        raise ValueError(f"--plot: cannot write {path!r} ({error.strerror})") from None
+    if not existed:
+        Path(path).unlink()
 
 
 def run_range_test(args: argparse.Namespace) -> None:
@@ -115,6 +127,8 @@ def run_schedule(args: argparse.Namespace) -> None:
         )
         if value is not None
     }
+    if args.gamma is not None and args.policy != "cyclic-exp_range":
+        raise ValueError(f"--gamma is for cyclic-exp_range only; {args.policy} has no gamma")
     if args.policy == "one-cycle":
         schedule = one_cycle(
             args.total_steps,
@@ -139,7 +153,7 @@ def run_schedule(args: argparse.Namespace) -> None:
             step_size_up=quarter_cycle(args.total_steps) if up is None else up,
             step_size_down=args.step_size_down,
             mode=args.policy.removeprefix("cyclic-"),
-            gamma=args.gamma,
+            gamma=CYCLIC_GAMMA if args.gamma is None else args.gamma,
             **momenta,
         )
     print(schedule.to_code(), end="")
@@ -266,7 +280,10 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
         help="cyclic: steps back (default: as many as up)",
     )
     sched.add_argument(
-        "--gamma", type=float, default=0.999, help="cyclic-exp_range: height x gamma per step"
+        "--gamma",
+        type=float,
+        default=None,
+        help=f"cyclic-exp_range only: height x gamma per step (default: {CYCLIC_GAMMA})",
     )
     sched.add_argument(
         "--pct-start", type=float, default=ONE_CYCLE_PCT_START, help="one-cycle: share warming up"
@@ -327,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(program_name()).parse_args(argv)
     try:
         code = args.run(args)
-    except (ValueError, TypeError) as error:  # bad input: one readable line, no traceback
+    except (ValueError, TypeError, FileNotFoundError) as error:  # bad input: one line
         print(f"error: {error}", file=sys.stderr)
         return 2
     return code or 0
