@@ -5,7 +5,7 @@
     lrwidgets schedule one-cycle --total-steps 1000 --max-lr 0.1 --pct-start 0.25
     lrwidgets schedule cyclic-exp_range --total-steps 1000 --max-lr 0.1 --gamma 0.998
     lrwidgets schedule fastai-one-cycle --total-steps 1000 --max-lr 0.1
-    lrwidgets course [DIR] [--no-browser]
+    lrwidgets course [DIR] [--no-browser] [-- JUPYTERLAB ARGUMENTS]
     lrwidgets dashboard [--port N] [--no-browser]
 
 (``python -m lrwidgets ...`` is the same.) Every option's help shows its default. Bad input
@@ -186,7 +186,7 @@ def run_course(args: argparse.Namespace) -> int:
     print(f"Copying the course from {source} to {args.dir}:")
     for name, what in copy_course(args.dir, ask=ask_to_replace, source=source).items():
         print(f"  {name}: {what}" + (" (your edited copy)" if what == "kept" else ""))
-    command = lab_command(args.dir, open_browser=not args.no_browser)
+    command = lab_command(args.dir, open_browser=not args.no_browser, extra=args.extra)
     message = f"The course is in {args.dir}; opening JupyterLab there."
     return hand_over(command, "jupyterlab", "jupyterlab", message)
 
@@ -323,7 +323,11 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
     sched.set_defaults(run=run_schedule)
 
     course = commands.add_parser(
-        "course", help="copy the notebooks to DIR and open JupyterLab", formatter_class=shown
+        "course",
+        help="copy the notebooks to DIR and open JupyterLab",
+        description="Copy the notebooks to DIR and open JupyterLab there (with --allow-root "
+        "when run as root); arguments after -- go to JupyterLab, e.g. -- --port=9000",
+        formatter_class=shown,
     )
     course.add_argument(
         "dir", nargs="?", default="lrwidgets-course", metavar="DIR", help="folder for the course"
@@ -341,7 +345,13 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser(program_name()).parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []  # course: JupyterLab's own
+    args = build_parser(program_name()).parse_args(argv[: len(argv) - len(extra) - bool(extra)])
+    if extra and args.command != "course":
+        print(f"error: arguments after -- are for course only, got {extra}", file=sys.stderr)
+        return 2
+    args.extra = extra
     try:
         code = args.run(args)
     except (ValueError, TypeError, FileNotFoundError) as error:  # bad input: one line
