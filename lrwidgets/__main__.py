@@ -6,7 +6,7 @@
     lrwidgets schedule cyclic-exp_range --total-steps 1000 --max-lr 0.1 --gamma 0.998
     lrwidgets schedule fastai-one-cycle --total-steps 1000 --max-lr 0.1
     lrwidgets course [DIR] [--no-browser] [-- JUPYTERLAB ARGUMENTS]
-    lrwidgets dashboard [--port N] [--no-browser]
+    lrwidgets dashboard [--port N] [--no-browser] [-- VOILA ARGUMENTS]
 
 (``python -m lrwidgets ...`` is the same.) Every option's help shows its default. Bad input
 is one line on stderr and exit status 2, checked before the run (``--plot``'s folder, format
@@ -195,7 +195,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
     """Serve the code-free dashboard (notebooks/00_dashboard.ipynb) with Voila."""
     if not 0 < args.port < 65536:
         raise ValueError(f"port must be an integer in 1..65535, got {args.port}")
-    command = dashboard_command(args.port, open_browser=not args.no_browser)
+    command = dashboard_command(args.port, open_browser=not args.no_browser, extra=args.extra)
     message = f"Serving the dashboard on http://localhost:{args.port}/ (Ctrl-C stops it)"
     return hand_over(command, "voila", "voila (or lrwidgets[course])", message)
 
@@ -336,7 +336,11 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
     course.set_defaults(run=run_course)
 
     dashboard = commands.add_parser(
-        "dashboard", help="serve the code-free dashboard with Voila", formatter_class=shown
+        "dashboard",
+        help="serve the code-free dashboard with Voila",
+        description="Serve the code-free dashboard with Voila; a closed page's kernel is shut "
+        "down within a minute; arguments after -- go to Voila",
+        formatter_class=shown,
     )
     dashboard.add_argument("--port", type=int, default=8866, help="port to serve on")
     dashboard.add_argument("--no-browser", action="store_true", help="serve it only")
@@ -346,10 +350,10 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    extra = argv[argv.index("--") + 1 :] if "--" in argv else []  # course: JupyterLab's own
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []  # JupyterLab's or Voila's
     args = build_parser(program_name()).parse_args(argv[: len(argv) - len(extra) - bool(extra)])
-    if extra and args.command != "course":
-        print(f"error: arguments after -- are for course only, got {extra}", file=sys.stderr)
+    if extra and args.command not in ("course", "dashboard"):
+        print(f"error: arguments after -- go to course or dashboard, got {extra}", file=sys.stderr)
         return 2
     args.extra = extra
     try:

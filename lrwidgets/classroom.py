@@ -138,8 +138,23 @@ def lab_command(
     return command + ([] if open_browser else ["--no-browser"]) + list(extra)
 
 
-def dashboard_command(port: int = 8866, open_browser: bool = True) -> list[str]:
-    """The command that serves the dashboard notebook with Voila, no code shown, on ``port``."""
+# Each dashboard page runs its own kernel (~380 MB: torch). A page closed without Voila hearing
+# of it (a closed tab, a lost connection) leaves its kernel running; Voila's kernel culler
+# shuts down a kernel once no page is connected to it and it has been idle this long:
+DASHBOARD_CULLING = {
+    "MappingKernelManager.cull_idle_timeout": 45,  # s idle (an open page is never culled)
+    "MappingKernelManager.cull_interval": 10,  # s between checks
+    "MappingKernelManager.cull_connected": False,  # only kernels whose page is gone
+}
+
+
+def dashboard_command(
+    port: int = 8866, open_browser: bool = True, extra: Sequence[str] = ()
+) -> list[str]:
+    """The command that serves the dashboard notebook with Voila, no code shown, on ``port``,
+    a closed page's kernel shut down within a minute (``DASHBOARD_CULLING``); then the
+    ``extra`` Voila arguments."""
     notebook = course_notebooks() / DASHBOARD
     command = [sys.executable, "-m", "voila", str(notebook), f"--port={port}"]
-    return command + ([] if open_browser else ["--no-browser"])
+    command += [f"--{name}={value}" for name, value in DASHBOARD_CULLING.items()]
+    return command + ([] if open_browser else ["--no-browser"]) + list(extra)
