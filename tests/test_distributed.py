@@ -1,6 +1,8 @@
 """range_test inside a torch.distributed process group: two CPU processes with the gloo backend,
 a DistributedDataParallel model, each rank its own shard. Every rank must record the same curve
-and stop at the same step (or the other rank waits forever: the timeout below catches that)."""
+and stop at the same step (or the other rank waits forever: the timeout below catches that).
+Settings that differ between the ranks, and one rank raising, end with a Python error on every
+rank within the step (tests/ddp_failures_worker.py), never a deadlock or an abort."""
 
 import json
 import math
