@@ -21,9 +21,19 @@ ALLOWED = {
     "problems": {"core", "training"},
     "studies": {"core", "training", "problems"},
     "plots": {"core", "training"},
+    "findings": {"core", "training", "problems", "studies"},
     "widgets": {"core", "training", "problems", "studies", "plots"},
     "classroom": set(),  # finds and copies the notebooks; no numerics
-    "__main__": {"core", "training", "problems", "studies", "plots", "widgets", "classroom"},
+    "__main__": {
+        "core",
+        "training",
+        "problems",
+        "studies",
+        "findings",
+        "plots",
+        "widgets",
+        "classroom",
+    },
 }
 
 # what importing a layer must not load (third-party packages of the layers above it)
@@ -33,6 +43,7 @@ FORBIDDEN = {
     "lrwidgets.problems": ("ipywidgets", "matplotlib.pyplot", "lrwidgets.studies", "sklearn"),
     "lrwidgets.studies": ("ipywidgets", "matplotlib.pyplot", "lrwidgets.widgets"),
     "lrwidgets.plots": ("ipywidgets", "lrwidgets.widgets", "torch"),
+    "lrwidgets.findings": ("ipywidgets", "matplotlib", "lrwidgets.widgets", "torch"),
     "lrwidgets": ("torch", "matplotlib", "ipywidgets", "numpy"),
     "lrwidgets.classroom": ("torch", "matplotlib", "ipywidgets", "numpy"),
 }

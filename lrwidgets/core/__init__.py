@@ -9,7 +9,14 @@ from .divergence import check_diverge_th, divergence_limit, divergence_reason
 from .fastai_schedule import fastai_one_cycle
 from .reliability import UnreliableCurveWarning, minimum_caveat, unreliable_reason
 from .schedules import Schedule, constant, cyclic, one_cycle
-from .smoothing import EWMA, SMOOTHING_CONVENTIONS, ewma, ewma_from_first, smooth
+from .smoothing import (
+    EWMA,
+    SMOOTHING_CONVENTIONS,
+    ewma,
+    ewma_from_first,
+    smooth,
+    torch_lr_finder_curve,
+)
 from .suggest import (
     SUGGESTION_METHODS,
     SUGGESTION_RULES,
@@ -50,6 +57,7 @@ __all__ = [
     "steep",
     "steepest",
     "suggest_lr",
+    "torch_lr_finder_curve",
     "trim_curve",
     "unreliable_reason",
     "valley",

@@ -51,6 +51,7 @@ RUN_SETTINGS = (
     "mode",
     "start_lr",
     "end_lr",
+    "endpoint",
     "num_iter",
     "diverge_th",
     "seed",
@@ -70,6 +71,7 @@ class RangeTestWidget(LRWidget):
     them in the next cell while a Run-button test goes on. ``batch_size`` shows only for
     ``(X, y)`` data (a DataLoader batches itself); the optimizer choice only without
     ``optimizer``. Other keyword arguments set the controls: ``start_lr``, ``end_lr``,
+    ``endpoint`` (False: fastai's sweep, one step short of end_lr, see ``range_test``),
     ``num_iter``, ``mode``, ``beta``, ``diverge_th``, ``batch_size``, ``seed``,
     ``accumulation_steps``, ``clip_grad_norm`` (0: no clipping), ``optimizer_name``,
     ``debias``, ``show_raw``, ``show_smoothed``, ``show_conventions``, ``skip_start``,
@@ -98,6 +100,7 @@ class RangeTestWidget(LRWidget):
         "mode",
         "start_lr",
         "end_lr",
+        "endpoint",
         "num_iter",
         "beta",
         "diverge_th",
@@ -112,6 +115,7 @@ class RangeTestWidget(LRWidget):
         "mode",
         "start_lr",
         "end_lr",
+        "endpoint",
         "num_iter",
         "batch_size",
         "diverge_th",
@@ -175,6 +179,7 @@ class RangeTestWidget(LRWidget):
         self.mode = toggle("mode", SWEEP_MODES)
         self.start_lr = log_slider("start_lr", START_LR)
         self.end_lr = log_slider("end_lr", END_LR)
+        self.endpoint = ipywidgets.Checkbox(True, description="end_lr included (off: fastai's)")
         self.num_iter = number_box(ipywidgets.IntText, "num_iter", NUM_ITER)
         self.batch_size = number_box(ipywidgets.IntText, "batch_size", 64)
         self.diverge_th = number_box(ipywidgets.FloatText, "diverge_th", DIVERGE_TH)
@@ -226,7 +231,7 @@ class RangeTestWidget(LRWidget):
         """The test's settings above the plot, the ways of reading it below."""
         self.children = [
             row(self.problem, self.optimizer_name, self.mode),
-            row(self.start_lr, self.end_lr),
+            row(self.start_lr, self.end_lr, self.endpoint),
             row(self.num_iter, self.batch_size, self.diverge_th, self.seed),
             row(self.accumulation_steps, self.clip_grad_norm),
             self.runner.widget,
@@ -253,7 +258,9 @@ class RangeTestWidget(LRWidget):
         """Before the work (in the caller's thread): read the controls and make the model."""
         job = {name: getattr(self, name).value for name in self.TEST_SETTINGS}
         # The sweep checks start_lr, end_lr, num_iter and mode now and is the live lr panel.
-        job["planned"] = lr_sweep(job["start_lr"], job["end_lr"], job["num_iter"], job["mode"])
+        job["planned"] = lr_sweep(
+            job["start_lr"], job["end_lr"], job["num_iter"], job["mode"], job["endpoint"]
+        )
         self._check_skips()
         job["settings"] = {name: getattr(self, name).value for name in RUN_SETTINGS}
         job["parts"] = self._parts()
@@ -300,6 +307,7 @@ class RangeTestWidget(LRWidget):
             end_lr=job["end_lr"],
             num_iter=job["num_iter"],
             mode=mode,
+            endpoint=job["endpoint"],
             beta=beta,
             diverge_th=diverge_th,
             batch_size=job["batch_size"],
