@@ -15,9 +15,10 @@ Before training, the arguments and the first batch are checked against what can 
 there: a loss class passed for a loss object (``nn.MSELoss`` for ``nn.MSELoss()``), data given
 as a list ``[X, y]`` (read as a list of two batches) instead of the tuple ``(X, y)``, floating
 inputs of another dtype than the model's parameters, a loss that is not one number
-(``reduction="none"``). What still fails inside the first step is re-raised, as the same kind
-of error, with what met there: the call that failed, the batch's shapes, dtypes and devices,
-and the model's dtype and device.
+(``reduction="none"``). Then the first batch is tried once, before any step
+(``check_first_batch``): what fails there is re-raised, as the same kind of error, with what met
+there: the call that failed, the batch's shapes, dtypes and devices, and the model's dtype and
+device. The training step itself (``train_step``) is the plain loop.
 """
 
 from __future__ import annotations

@@ -191,8 +191,9 @@ def range_test(
 
     The arguments, and the first batch against the model (see ``loop.py``: dtypes, a tuple
     ``(X, y)``, a loss object rather than its class), are checked before training; bad ones
-    raise ValueError or TypeError. A failure inside the first step is re-raised with the call
-    that failed, the batch's shapes and dtypes, and the model's dtype and device.
+    raise ValueError or TypeError. The first batch is tried once before the first step; a
+    failure there is re-raised with the call that failed, the batch's shapes and dtypes, and the
+    model's dtype and device.
     """
     ranks = Ranks()  # the exchanges with the other ranks of a process group (distributed.py)
     with ranks.failures_shared():
