@@ -182,14 +182,15 @@ def check_first_batch(
 
 @contextmanager
 def untouched(model: nn.Module) -> Iterator[None]:
-    """Inside, a trial forward and backward pass; afterwards torch's random state (CPU and CUDA)
-    and the model's buffers (BatchNorm's running statistics) are what they were. A
-    ``DistributedDataParallel`` model runs it under ``no_sync`` (no reduction is started)."""
+    """Inside, a trial forward and backward pass (gradients on, as in training); afterwards
+    torch's random state (CPU and CUDA) and the model's buffers (BatchNorm's running statistics)
+    are what they were. A ``DistributedDataParallel`` model runs it under ``no_sync`` (no
+    reduction is started)."""
     saved = {name: b.detach().clone() for name, b in model.named_buffers()}
     cuda = range(torch.cuda.device_count()) if torch.cuda.is_available() else []
     sync = model.no_sync() if hasattr(model, "no_sync") else nullcontext()
     try:
-        with torch.random.fork_rng(devices=cuda, device_type="cuda"), sync:
+        with torch.random.fork_rng(devices=cuda, device_type="cuda"), sync, torch.enable_grad():
             yield
     finally:
         with torch.no_grad():
