@@ -194,9 +194,13 @@ def as_batches(data: Any, batch_size: int, name: str = "data") -> Batches:
 def steps_per_epoch(data: Any, batch_size: int = BATCH_SIZE, accumulation_steps: int = 1) -> int:
     """Optimizer steps in one epoch: its batches // accumulation_steps, where an epoch holds
     ceil(n / batch_size) batches for ``(X, y)`` (one fewer when a single row is left over: it
-    joins the batch before), len(loader) otherwise. Raises ValueError when an epoch holds fewer
-    batches than one step accumulates."""
-    batches = len(as_batches(data, batch_size))
+    joins the batch before), len(loader) otherwise (``optimizer_steps``)."""
+    return optimizer_steps(len(as_batches(data, batch_size)), accumulation_steps)
+
+
+def optimizer_steps(batches: int, accumulation_steps: int) -> int:
+    """The optimizer steps that ``batches`` batches make, ``accumulation_steps`` per step (the
+    batches left over make none); ValueError when they make none at all."""
     accumulation_steps = check_int("accumulation_steps", accumulation_steps, minimum=1)
     if batches < accumulation_steps:
         raise ValueError(

@@ -28,7 +28,7 @@ from torch import nn
 from ..core import Schedule, constant
 from ..core.checks import check_int, check_positive
 from ..core.defaults import BATCH_SIZE
-from .data import Batches, as_batches, in_groups, resolve_device, steps_per_epoch
+from .data import Batches, as_batches, in_groups, optimizer_steps, resolve_device
 from .groups import lr_ratios, set_group_lrs
 from .loop import (
     STOPPED_BY_CALLBACK,
@@ -198,8 +198,8 @@ def fit(
     if clip_grad_norm is not None:
         clip_grad_norm = check_positive("clip_grad_norm", clip_grad_norm)
     device = resolve_device(device)
-    per_epoch = steps_per_epoch(data, batch_size, accumulation_steps)
     batches = as_batches(data, batch_size)
+    per_epoch = optimizer_steps(len(batches), accumulation_steps)
     schedule = check_schedule(schedule, epochs * per_epoch, epochs)
     check_learning_rate(schedule, optimizer)
     amp_context = autocast(device, amp)
