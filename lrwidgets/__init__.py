@@ -30,6 +30,7 @@ _EXPORTS = {
     "lr_sweep": "core",
     "one_cycle": "core",
     "suggest_lr": "core",
+    "warmup_cosine": "core",
     # training (torch)
     "History": "training",
     "RangeTestResult": "training",
