@@ -29,7 +29,15 @@ from ..training.data import is_tensor_pair
 from ..training.loop import STOPPED_BY_CALLBACK
 from ..training.optimizers import OPTIMIZERS, make_optimizer
 from .base import LRWidget, check_custom_parts
-from .controls import STYLE, apply_defaults, log_slider, number_box, row, set_log_value
+from .controls import (
+    STYLE,
+    apply_defaults,
+    log_slider,
+    number_box,
+    offer_optimizers,
+    row,
+    set_log_value,
+)
 from .range_test import CUSTOM
 from .runner import STOPPED
 from .schedule import ScheduleWidget
@@ -84,7 +92,8 @@ class TrainingWidget(LRWidget):
     ``val_data=`` as for ``fit``. Every run trains a private copy of the model and of the
     optimizer (``private_copy``: its groups, hyper-parameters and state), so all runs start
     from your model as it is and your objects are left as they were. ``batch_size`` shows only
-    for ``(X, y)`` data, the optimizer choice only without ``optimizer=``.
+    for ``(X, y)`` data, the optimizer choice only without ``optimizer=``; a problem with its own
+    optimizer (the transformer's AdamW, the fine-tune's two param groups) starts with it ("own").
 
     Keyword arguments set the controls: ``optimizer_name``, ``batch_size``, ``lr``,
     ``neighbours``, ``seed``. After ``run()``: ``w.histories`` maps each run's name to its
@@ -207,12 +216,12 @@ class TrainingWidget(LRWidget):
         """The model and optimizer of one run, all runs from the same start."""
         if self.problem.value == CUSTOM:
             model, optimizer = private_copy(self.model, self.optimizer)
-        else:
-            model = self._get_problem(self.problem.value).make_model(self.seed.value)
-            optimizer = None
-        if optimizer is None:
-            optimizer = make_optimizer(self.optimizer_name.value, model.parameters())
-        return model, optimizer
+            if optimizer is None:
+                optimizer = make_optimizer(self.optimizer_name.value, model.parameters())
+            return model, optimizer
+        problem = self._get_problem(self.problem.value)
+        model = problem.make_model(self.seed.value)
+        return model, problem.optimizer_for(model, self.optimizer_name.value)
 
     def _train(self) -> None:
         data, val_data, loss_fn, step_fn, metric = self._task()
@@ -297,6 +306,9 @@ class TrainingWidget(LRWidget):
         self.batch_size.layout.display = "none" if batched else None
         self.optimizer_name.layout.display = (
             "none" if custom and self.optimizer is not None else None
+        )
+        offer_optimizers(
+            self.optimizer_name, None if custom else self._get_problem(self.problem.value)
         )
 
     def _sync_steps(self, change: dict | None = None) -> None:
