@@ -2,8 +2,8 @@
 
 Layers (imports point downwards only):
     lrwidgets.widgets    ipywidgets + matplotlib, no numerics of their own
-    lrwidgets.plots      matplotlib drawing of core and training results
-    lrwidgets.studies    experiments over problems: the gap to full training, spread over seeds
+    lrwidgets.plots      matplotlib drawing of results, one picture per module
+    lrwidgets.studies    experiments over problems, one question per module (gap, spread, ...)
     lrwidgets.problems   the course's problems and data (toy, digits, local MNIST files)
     lrwidgets.training   torch mechanics: range test, fit with a schedule, devices, restore
     lrwidgets.core       numpy only: sweeps, EWMA, divergence rule, suggestions, schedules

@@ -6,6 +6,7 @@
     lrwidgets schedule one-cycle --total-steps 1000 --max-lr 0.1 --pct-start 0.25
     lrwidgets schedule cyclic-exp_range --total-steps 1000 --max-lr 0.1 --gamma 0.998
     lrwidgets schedule fastai-one-cycle --total-steps 1000 --max-lr 0.1
+    lrwidgets findings --notebook 05 --seeds 1000:1016 --json found.json
     lrwidgets course [DIR] [--no-browser]
     lrwidgets dashboard [--port N] [--no-browser]
 
@@ -18,6 +19,7 @@ for the test, ``core`` for the schedules.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -42,6 +44,7 @@ from .core.defaults import (
     SWEEP_MODE,
 )
 from .core.schedules import ANNEAL_STRATEGIES, CYCLIC_MODES, quarter_cycle
+from .findings import notebook_module, notebooks, parse_seeds, report
 from .problems import LOCAL_PROBLEMS, OWN_OPTIMIZER, PROBLEMS, get_problem
 from .training import OPTIMIZERS, range_test
 
@@ -146,6 +149,25 @@ def run_schedule(args: argparse.Namespace) -> None:
             **momenta,
         )
     print(schedule.to_code(), end="")
+
+
+def run_findings(args: argparse.Namespace) -> int:
+    """Recompute the course's findings on the seeds given and print (and write) the report.
+
+    Exit status 0 even when a finding does not hold: it is a report, not a test."""
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else None
+    if args.notebook is not None:
+        notebook_module(args.notebook)  # a bad notebook is refused before any training
+    if args.json is not None:
+        folder = Path(args.json).resolve().parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise ValueError(f"--json: cannot write to the folder {str(folder)!r}")
+    found = report(args.notebook, seeds)
+    print(found)
+    if args.json is not None:
+        Path(args.json).write_text(json.dumps(found.as_json(), indent=1, allow_nan=False))
+        print(f"(written to {args.json})")
+    return 0
 
 
 def hand_over(command: list[str], module: str, package: str, message: str) -> int:
@@ -313,6 +335,25 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
         f"{CYCLIC_MOMENTA[1]} cyclic)",
     )
     sched.set_defaults(run=run_schedule)
+
+    found = commands.add_parser(
+        "findings",
+        help="recompute the course's findings on any seeds, with their intervals",
+        formatter_class=shown,
+    )
+    found.add_argument(
+        "--notebook",
+        default=None,
+        help=f"only this notebook's findings (one of {', '.join(notebooks())}; default: all)",
+    )
+    found.add_argument(
+        "--seeds",
+        default=None,
+        metavar="A:B",
+        help="the seeds A..B-1 (default: each notebook's own seeds)",
+    )
+    found.add_argument("--json", default=None, metavar="FILE", help="also write them as JSON")
+    found.set_defaults(run=run_findings)
 
     course = commands.add_parser(
         "course", help="copy the notebooks to DIR and open JupyterLab", formatter_class=shown

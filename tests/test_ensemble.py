@@ -67,12 +67,12 @@ def assert_same_grid(loop, batched, stable):
         np.testing.assert_allclose(b, a, rtol=RTOL, atol=0, err_msg=name)
 
 
-@pytest.mark.parametrize("schedule", ["constant", "one_cycle"])
+@pytest.mark.parametrize("policy", ["constant", "one_cycle"])
 @pytest.mark.parametrize("dropout_bn", [False, True], ids=["plain", "dropout+batchnorm"])
-def test_batched_grid_equals_the_loop(spirals, noisy_spirals, schedule, dropout_bn):
+def test_batched_grid_equals_the_loop(spirals, noisy_spirals, policy, dropout_bn):
     problem = noisy_spirals if dropout_bn else spirals
     lrs = [0.003, 0.03, 0.3, 300.0]  # 300 blows up at once
-    kwargs = dict(epochs=2, seeds=(0, 1), schedule=schedule)
+    kwargs = dict(epochs=2, seeds=(0, 1), policy=policy)
     loop = train_at_lrs(problem, lrs, batched=False, **kwargs)
     batched = train_at_lrs(problem, lrs, batched=True, **kwargs)
     assert loop.diverged[-1].all()
@@ -237,7 +237,7 @@ def test_every_course_problem_trains_batched_by_default(name):
 
 def test_adam_grid_and_a_cnn_grid_equal_the_loop(spirals):
     """Adam with one-cycle's beta1 schedule on the spirals; SGD on digits-cnn's convolutions."""
-    kwargs = dict(epochs=2, seeds=(0, 1), schedule="one_cycle", optimizer_factory=adam)
+    kwargs = dict(epochs=2, seeds=(0, 1), policy="one_cycle", optimizer_factory=adam)
     lrs = [1e-3, 1e-2]
     assert_same_grid(
         train_at_lrs(spirals, lrs, batched=False, **kwargs),

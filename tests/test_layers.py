@@ -1,6 +1,7 @@
 """The layers of the README, enforced: imports point downwards only.
 
-core (numpy) <- training (torch) <- problems <- studies; plots draws core and training results;
+core (numpy) <- training (torch) <- problems <- studies/ (a package); plots/ (a package) draws core
+and training results;
 widgets use all of them; the command line sits on top.
 """
 
@@ -20,9 +21,19 @@ ALLOWED = {
     "problems": {"core", "training"},
     "studies": {"core", "training", "problems"},
     "plots": {"core", "training"},
+    "findings": {"core", "training", "problems", "studies"},
     "widgets": {"core", "training", "problems", "studies", "plots"},
     "classroom": set(),  # finds and copies the notebooks; no numerics
-    "__main__": {"core", "training", "problems", "studies", "plots", "widgets", "classroom"},
+    "__main__": {
+        "core",
+        "training",
+        "problems",
+        "studies",
+        "findings",
+        "plots",
+        "widgets",
+        "classroom",
+    },
 }
 
 # what importing a layer must not load (third-party packages of the layers above it)
@@ -32,6 +43,7 @@ FORBIDDEN = {
     "lrwidgets.problems": ("ipywidgets", "matplotlib.pyplot", "lrwidgets.studies", "sklearn"),
     "lrwidgets.studies": ("ipywidgets", "matplotlib.pyplot", "lrwidgets.widgets"),
     "lrwidgets.plots": ("ipywidgets", "lrwidgets.widgets", "torch"),
+    "lrwidgets.findings": ("ipywidgets", "matplotlib", "lrwidgets.widgets", "torch"),
     "lrwidgets": ("torch", "matplotlib", "ipywidgets", "numpy"),
     "lrwidgets.classroom": ("torch", "matplotlib", "ipywidgets", "numpy"),
 }
@@ -94,3 +106,16 @@ def test_top_level_names_resolve_lazily():
         assert getattr(lrwidgets, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         lrwidgets.nope  # noqa: B018
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_is_a_god_module(path):
+    """One idea per module, short enough to read in one sitting: at most 400 lines."""
+    lines = len(path.read_text().splitlines())
+    assert lines <= 400, f"{path.relative_to(PACKAGE)} has {lines} lines (at most 400)"
+
+
+@pytest.mark.parametrize("package", ["studies", "plots"])
+def test_studies_and_plots_are_packages_of_one_question_per_module(package):
+    modules = [p for p in (PACKAGE / package).glob("*.py") if p.name != "__init__.py"]
+    assert len(modules) >= 3, f"lrwidgets/{package}/ holds {len(modules)} modules"

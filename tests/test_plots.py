@@ -61,11 +61,11 @@ def test_raw_and_smoothed_lines_hold_the_results_numbers(ax):
 def test_biased_curve_and_all_three_conventions(ax):
     result = curve()
     artists = plots.draw_range_test(ax)
-    plots.update_range_test(artists, result, beta=0.95, debias=False)
+    plots.update_range_test(artists, result, plots.CurveView(beta=0.95, debias=False))
     biased = artists.smoothed["biased"]
     assert biased.get_visible() and not artists.smoothed["debiased"].get_visible()
     np.testing.assert_array_equal(biased.get_ydata(), result.smoothed(0.95, debias=False))
-    plots.update_range_test(artists, result, beta=0.95, conventions=True)
+    plots.update_range_test(artists, result, plots.CurveView(beta=0.95, conventions=True))
     for convention, line in artists.smoothed.items():
         assert line.get_visible()
         np.testing.assert_array_equal(line.get_ydata(), smooth(result.losses, 0.95, convention))
@@ -74,7 +74,7 @@ def test_biased_curve_and_all_three_conventions(ax):
 def test_suggestion_markers_sit_at_the_suggestions_on_the_curve(ax):
     result = curve()
     artists = plots.draw_range_test(ax)
-    found = plots.update_range_test(artists, result, beta=0.8)
+    found = plots.update_range_test(artists, result, plots.CurveView(beta=0.8))
     assert found == result.suggestions(0.8)
     smoothed = result.smoothed(0.8)
     for method, lr in found.items():
@@ -83,7 +83,7 @@ def test_suggestion_markers_sit_at_the_suggestions_on_the_curve(ax):
         y = marker.get_ydata()[0]
         assert smoothed.min() <= y <= smoothed.max()
         assert any(plots.format_lr(lr) in text for text in legend_texts(ax))
-    plots.update_range_test(artists, result, suggestions=("valley",))
+    plots.update_range_test(artists, result, plots.CurveView(suggestions=("valley",)))
     assert artists.suggestions["valley"].get_visible()
     assert not artists.suggestions["steep"].get_visible()
     assert all("steep" not in text for text in legend_texts(ax))
@@ -91,7 +91,7 @@ def test_suggestion_markers_sit_at_the_suggestions_on_the_curve(ax):
 
 def test_hidden_lines_leave_the_legend(ax):
     artists = plots.draw_range_test(ax)
-    plots.update_range_test(artists, curve(), show_raw=False, show_smoothed=False)
+    plots.update_range_test(artists, curve(), plots.CurveView(show_raw=False, show_smoothed=False))
     assert not artists.raw.get_visible()
     assert not any(line.get_visible() for line in artists.smoothed.values())
     assert "raw loss" not in legend_texts(ax)
@@ -216,14 +216,16 @@ def test_y_limits_follow_the_smoothed_curve_not_a_raw_dip(ax):
     low, _ = ax.get_ylim()
     assert low == pytest.approx(plots.loss_limits([smoothed], result.diverge_th)[0])
     assert low > -1.0  # the dip is left out of view, the smoothed curve and its markers are in
-    plots.update_range_test(artists, result, show_smoothed=False)  # only the raw loss: follow it
+    plots.update_range_test(
+        artists, result, plots.CurveView(show_smoothed=False)
+    )  # only the raw loss: follow it
     assert ax.get_ylim()[0] < -5.0
 
 
 def test_skips_reach_the_suggestions_drawn(ax):
     result = curve()
     artists = plots.draw_range_test(ax)
-    found = plots.update_range_test(artists, result, skip_start=0, skip_end=0)
+    found = plots.update_range_test(artists, result, plots.CurveView(skip_start=0, skip_end=0))
     assert found == result.suggestions(skip_start=0, skip_end=0, warn=False)
     found = plots.update_range_test(artists, result)
     assert found == result.suggestions(warn=False)  # None: fastai's trimming
@@ -254,7 +256,9 @@ def test_an_unreliable_curve_and_a_minimum_that_is_not_firm_say_so(ax):
 def test_pinned_curves_are_drawn_smoothed_and_replaced(ax):
     first, second = curve(), curve(stop=40)
     artists = plots.draw_range_test(ax)
-    plots.update_range_test(artists, second, beta=0.9, pinned=[("batch_size=16", first)])
+    plots.update_range_test(
+        artists, second, plots.CurveView(beta=0.9), pinned=[("batch_size=16", first)]
+    )
     line = by_gid(ax, "pinned-0")
     np.testing.assert_array_equal(line.get_xdata(), first.lrs)
     np.testing.assert_array_equal(line.get_ydata(), first.smoothed(0.9))
@@ -300,7 +304,7 @@ def study_grid(train_loss: np.ndarray):
     return TrainingGrid(
         lrs=np.logspace(-2, 0, n_lrs),
         seeds=tuple(range(n_seeds)),
-        schedule="constant",
+        policy="constant",
         epochs=1,
         train_loss=train_loss,
         val_loss=nan,

@@ -66,8 +66,8 @@ def test_momentum_moves_the_limit_to_2_1_plus_mu_over_lambda_max():
 
 def test_grid_shapes_metrics_and_determinism(spirals):
     lrs = [0.01, 0.1, 1.0]
-    a = train_at_lrs(spirals, lrs, epochs=1, seeds=(0, 1), schedule="one_cycle")
-    b = train_at_lrs(spirals, lrs, epochs=1, seeds=(0, 1), schedule="one_cycle")
+    a = train_at_lrs(spirals, lrs, epochs=1, seeds=(0, 1), policy="one_cycle")
+    b = train_at_lrs(spirals, lrs, epochs=1, seeds=(0, 1), policy="one_cycle")
     for name in ("train_loss", "val_loss", "val_accuracy"):
         values = getattr(a, name)
         assert values.shape == (3, 2)
@@ -96,7 +96,7 @@ def hand_grid(**metrics):
     return TrainingGrid(
         lrs=np.array([0.01, 0.1, 1.0]),
         seeds=(0, 1),
-        schedule="constant",
+        policy="constant",
         epochs=1,
         initial_loss=np.full(2, 10.0),
         diverged=np.isnan(arrays["train_loss"]),
@@ -176,7 +176,7 @@ def test_range_test_gap_on_the_bowl(bowl):
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        (dict(schedule="cosine"), ValueError, "schedule must be one of 'constant', 'one_cycle'"),
+        (dict(policy="cosine"), ValueError, "policy must be one of 'constant', 'one_cycle'"),
         (dict(epochs=0), ValueError, "epochs"),
         (dict(seeds=()), ValueError, "seeds"),
         (dict(lrs=[]), ValueError, "lrs"),
@@ -253,7 +253,7 @@ def test_budget_study_shares_the_range_tests_and_counts_steps(bowl):
     for a, b in zip(curves, [r.losses for r in study.reports[2].range_tests], strict=True):
         assert np.array_equal(a, b)
     # each budget's grid is exactly train_at_lrs with that many epochs
-    reference = train_at_lrs(bowl, lrs, epochs=2, seeds=(0, 1), schedule="one_cycle")
+    reference = train_at_lrs(bowl, lrs, epochs=2, seeds=(0, 1), policy="one_cycle")
     assert np.array_equal(study.reports[2].grid.val_loss, reference.val_loss)
     assert "2 epochs = 8 steps" in str(study)
     with pytest.raises(ValueError, match="epochs"):

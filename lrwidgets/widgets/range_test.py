@@ -31,7 +31,7 @@ from ..core.defaults import (
     SKIP_END,
     START_LR,
 )
-from ..plots import draw_range_test, format_lr, update_range_test
+from ..plots import CurveView, draw_range_test, format_lr, update_range_test
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import RangeTestResult, range_test
 from ..training.copies import private_copy
@@ -350,9 +350,7 @@ class RangeTestWidget(LRWidget):
         """Draw ``result`` with the smoothing controls' values; after a run, also update the
         suggestions (a live, unfinished curve gets no markers)."""
         with self.draw_lock:
-            found = update_range_test(
-                self.artists,
-                result,
+            view = CurveView(
                 beta=self.beta.value,
                 debias=self.debias.value,
                 show_raw=self.show_raw.value,
@@ -361,8 +359,8 @@ class RangeTestWidget(LRWidget):
                 conventions=self.show_conventions.value,
                 skip_start=self.skip_start.value,
                 skip_end=self.skip_end.value,
-                pinned=self.pinned,
             )
+            found = update_range_test(self.artists, result, view, pinned=self.pinned)
             self.view.draw()
         if not live:
             self.suggestions = found
