@@ -223,3 +223,37 @@ def test_command_line_range_test_on_the_transformer_uses_its_adamw(tmp_path, cap
     main(["range-test", "--problem", "charlm-transformer", "--num-iter", "5", "--plot", str(plot)])
     out = capsys.readouterr().out
     assert "the problem's own, AdamW" in out and plot.stat().st_size > 0
+
+
+def test_studies_train_a_problem_with_its_own_optimizer_by_default():
+    from lrwidgets.studies import train_at_lrs
+    from lrwidgets.studies.gap import seeded_range_tests
+    from lrwidgets.training import make_optimizer
+
+    problem = get_problem("digits-finetune")
+    args = dict(lrs=[1e-3, 1e-2], epochs=1, seeds=(0,))
+    own = train_at_lrs(problem, **args)
+    explicit = train_at_lrs(problem, **args, optimizer_factory=problem.make_optimizer)
+    sgd = train_at_lrs(
+        problem, **args, optimizer_factory=lambda m: make_optimizer("sgd_momentum", m.parameters())
+    )
+    np.testing.assert_array_equal(own.val_loss, explicit.val_loss)
+    assert not np.array_equal(own.val_loss, sgd.val_loss)
+    (result,) = seeded_range_tests(problem, (0,), num_iter=20)
+    assert result.group_ratios == pytest.approx((1.0, 0.1))
+
+
+def test_warmup_cosine_policy_trains_the_transformer_batched():
+    from lrwidgets.core import warmup_share_cosine
+    from lrwidgets.studies import train_at_lrs
+    from lrwidgets.studies.grid import plan
+
+    assert np.array_equal(plan("warmup_cosine", 50, 0.01).lr, warmup_share_cosine(50, 0.01).lr)
+    small = get_problem("charlm-transformer", width=16, heads=2, context=16, batch_size=64)
+    small.train_data = tuple(t[:256] for t in small.train_data)  # 4 steps an epoch
+    grid = train_at_lrs(small, [1e-3, 1e-2], epochs=2, seeds=(0,), policy="warmup_cosine",
+                        batched=True)  # fmt: skip
+    loop = train_at_lrs(small, [1e-3, 1e-2], epochs=2, seeds=(0,), policy="warmup_cosine",
+                        batched=False)  # fmt: skip
+    np.testing.assert_allclose(grid.val_loss, loop.val_loss, rtol=1e-4)
+    assert np.all(grid.val_loss < grid.initial_loss)

@@ -23,7 +23,7 @@ from .suggest import (
     valley,
 )
 from .sweep import SWEEP_MODES, lr_sweep
-from .warmup import warmup_cosine
+from .warmup import warmup_cosine, warmup_share_cosine
 
 __all__ = [
     "EWMA",
@@ -55,4 +55,5 @@ __all__ = [
     "unreliable_reason",
     "valley",
     "warmup_cosine",
+    "warmup_share_cosine",
 ]

@@ -31,9 +31,9 @@ every run, and the batched grid can train all seeds at once.
 The optimizer that goes with it (``make_optimizer``) is AdamW with weight decay 0.1 and
 betas (0.9, 0.95) (GPT-3's and nanoGPT's values), and the schedule (``make_schedule``) a linear
 warm-up over the first tenth of the steps from a hundredth of the peak, then a cosine to zero
-(``lrwidgets.core.warmup_cosine``). nanoGPT exempts biases, LayerNorms and embeddings from the
-weight decay with a second param group; here one group holds all parameters, so that the batched
-grid (one param group) can train it.
+(``lrwidgets.core.warmup_share_cosine``). nanoGPT exempts biases, LayerNorms and embeddings
+from the weight decay with a second param group; here one group holds all parameters, so that
+the batched grid (one param group) can train it.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core import Schedule, warmup_cosine
+from ..core import warmup_share_cosine
 from ..core.checks import check_int, check_open_unit
 from .base import Problem, Tensors, by_seed
 
@@ -69,8 +69,6 @@ CORPUS_MODULES = (
     "random",
 )
 ADAMW = dict(lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)  # the optimizer's own settings
-WARMUP_SHARE = 0.1  # warm up over the first tenth of the steps ...
-WARMUP_START = 0.01  # ... from a hundredth of the peak lr
 
 
 @lru_cache(maxsize=4)
@@ -179,12 +177,6 @@ def adamw(model: nn.Module) -> torch.optim.AdamW:
     return torch.optim.AdamW(model.parameters(), **ADAMW)
 
 
-def warmup_then_cosine(total_steps: int, max_lr: float) -> Schedule:
-    """Warm up over the first tenth of the steps (at least 1) from max_lr / 100, then cosine."""
-    warmup = min(total_steps - 1, max(1, round(WARMUP_SHARE * total_steps)))
-    return warmup_cosine(total_steps, max_lr, warmup, start_factor=WARMUP_START)
-
-
 def charlm(
     *,
     modules: tuple[str, ...] = CORPUS_MODULES,
@@ -250,5 +242,5 @@ def charlm(
         make_optimizer=adamw,
         optimizer=f"AdamW(lr={ADAMW['lr']}, betas={ADAMW['betas']}, "
         f"weight_decay={ADAMW['weight_decay']})",
-        make_schedule=warmup_then_cosine,
+        make_schedule=warmup_share_cosine,
     )
