@@ -90,13 +90,22 @@ def two_rates(model: nn.Module) -> torch.optim.AdamW:
 
 
 def digits_finetune(
-    *, val_fraction: float = 0.2, batch_size: int = 32, data_seed: int = 0
+    *,
+    pretrained_backbone: bool = True,
+    val_fraction: float = 0.2,
+    batch_size: int = 32,
+    data_seed: int = 0,
 ) -> Problem:
     """``digits-finetune``: the CNN pre-trained on digits 0-4 (see the module) fine-tuned on the
     digits 5-9 with a new head, 5.4 thousand parameters. Split with ``data_seed`` (default: 717
     train, 179 validation, 23 steps per epoch at batch size 32). ``make_optimizer(model)``:
     AdamW, the head at lr, the backbone at lr / 10.
+
+    ``pretrained_backbone=False``: the same CNN, data and optimizer, but the backbone starts
+    from random weights too (initialised with the seed): what the pre-training is worth.
     """
+    if not isinstance(pretrained_backbone, bool):
+        raise TypeError(f"pretrained_backbone must be True or False, got {pretrained_backbone!r}")
     val_fraction = check_open_unit("val_fraction", val_fraction)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     data_seed = check_int("data_seed", data_seed, minimum=0)
@@ -106,10 +115,17 @@ def digits_finetune(
     return Problem(
         name="digits-finetune",
         description=(
-            f"8x8 digits 5-9, {len(train[0])} train / {len(val[0])} validation; a CNN pre-trained "
-            f"on digits 0-4 ({accuracy:.1%} right there), new head; AdamW, backbone at lr / 10"
+            f"8x8 digits 5-9, {len(train[0])} train / {len(val[0])} validation; a CNN "
+            + (
+                f"pre-trained on digits 0-4 ({accuracy:.1%} right there), new head"
+                if pretrained_backbone
+                else "from random weights (no pre-training)"
+            )
+            + "; AdamW, backbone at lr / 10"
         ),
-        make_model=by_seed(partial(pretrained_model, backbone)),
+        make_model=by_seed(
+            partial(pretrained_model, backbone) if pretrained_backbone else backbone_and_head
+        ),
         train_data=train,
         val_data=val,
         loss_fn=nn.CrossEntropyLoss(),
