@@ -198,6 +198,8 @@ def test_widgets_start_with_the_problems_own_optimizer():
 
     widget = RangeTestWidget(problem="charlm-transformer", num_iter=3)
     assert widget.optimizer_name.value == OWN_OPTIMIZER
+    widget.run()
+    assert len(widget.result.lrs) == 3
     assert "AdamW" in dict((v, k) for k, v in widget.optimizer_name.options)[OWN_OPTIMIZER]
     _, _, _, optimizer = widget._parts()
     assert type(optimizer) is torch.optim.AdamW
@@ -216,6 +218,9 @@ def test_widgets_start_with_the_problems_own_optimizer():
     training = TrainingWidget(problem="digits-finetune", epochs=1)
     _, optimizer = training._fresh()
     assert len(optimizer.param_groups) == 2
+    training.problem.value = "charlm-transformer"
+    assert training._task()[-1] == "loss"  # no accuracy per window: the loss is drawn
+    assert type(training._fresh()[1]) is torch.optim.AdamW
 
 
 def test_command_line_range_test_on_the_transformer_uses_its_adamw(tmp_path, capsys):

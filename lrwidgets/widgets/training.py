@@ -209,7 +209,9 @@ class TrainingWidget(LRWidget):
         if self.problem.value == CUSTOM:
             return self.data, self.val_data, self.loss_fn, self.step_fn, "loss"
         problem = self._get_problem(self.problem.value)
-        metric = "accuracy" if problem.task == "classification" else "loss"
+        # one class per example: accuracy; one per position (the language model): its loss
+        labels = problem.task == "classification" and problem.train_data[1].ndim == 1
+        metric = "accuracy" if labels else "loss"
         return problem.train_data, problem.val_data, problem.loss_fn, None, metric
 
     def _fresh(self) -> tuple[nn.Module, torch.optim.Optimizer]:
