@@ -7,7 +7,9 @@ findings are measured on.
 
 One-cycle's lead, seed by seed: val_loss(constant at its best) - val_loss(one-cycle at its best),
 positive when one-cycle ends lower. Its best peak against the best constant lr, seed by seed:
-log10(one-cycle's best lr / constant's best lr), each seed's own best, in decades.
+log10(one-cycle's best lr / constant's best lr), each seed's own best, in decades. How exact
+must the lr be: what one grid step above the best costs minus one step below
+(``TrainingGrid.step_costs``), seed by seed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 
 from ..problems import get_problem
 from ..studies import Comparison, best_lr_per_seed, compare_schedules
-from .finding import Finding, Test, within
+from .finding import Finding, Test, above, within
 
 SEEDS = tuple(range(16))
 LRS = tuple(np.logspace(-2, 0, 9).tolist())  # 0.01 .. 1, four per decade
@@ -50,6 +52,14 @@ def peak_above_constant(seeds: tuple[int, ...]) -> np.ndarray:
         for c in comparisons(seeds).values()
     ]
     return np.mean(ratios, axis=0)
+
+
+def step_above_minus_below(seeds: tuple[int, ...], epochs: int, policy: str) -> np.ndarray:
+    """Per seed: what one grid step above the best costs minus one step below (val loss); a
+    diverged run a step above counts as one that learned nothing (capped at the start's loss)."""
+    grid = comparisons(seeds)[epochs].grids[policy]
+    below, above = grid.step_costs()
+    return np.minimum(above, grid.initial_loss) - below
 
 
 FINDINGS = [
@@ -88,5 +98,17 @@ FINDINGS = [
         measure=peak_above_constant,
         test=Test("interval above 0 and below 0.5", lambda low, high: low > 0 and high < 0.5),
         unit="decades",
+    ),
+    Finding(
+        id="nb04-step-above-costs-constant-more",
+        notebook="04",
+        claim=(
+            "After 10 epochs at a constant lr, one grid step above the best costs more than one "
+            "step below: by {value:+.3f} val loss per seed (90% interval {low:+.3f} to "
+            "{high:+.3f})."
+        ),
+        measure=lambda seeds: step_above_minus_below(seeds, 10, "constant"),
+        test=above(0),
+        unit="val loss",
     ),
 ]
