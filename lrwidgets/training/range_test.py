@@ -54,9 +54,10 @@ from .loop import (
     grad_scaler,
     train_step,
 )
+from .randomness import local_generator
 from .result import RangeTestResult
 from .run import first_batch, training_run
-from .state import local_generator
+from .state import check_restorable
 
 VARY = ("init", "order", "both")
 
@@ -189,6 +190,7 @@ def range_test(
     beta = check_beta("beta", beta)
     diverge_th = check_diverge_th(diverge_th)
     check_common(model, loss_fn, optimizer, seed, callback, step_fn, progress)
+    check_restorable(model)
     accumulation_steps = check_int("accumulation_steps", accumulation_steps, minimum=1)
     if clip_grad_norm is not None:
         clip_grad_norm = check_positive("clip_grad_norm", clip_grad_norm)
@@ -205,6 +207,7 @@ def range_test(
         device,
         start_lr,
         seed=seed,
+        data=data,
         val_data=val_data,
         batch_size=batch_size,
         steps=num_iter,
