@@ -1,13 +1,15 @@
-"""Private copies of a user's model and optimizer, for runs in the widgets that must never
-touch the user's objects (a Run-button test while the learner trains in the next cell; the
+"""Private copies of a user's model, optimizer and DataLoader, for runs in the widgets that must
+never touch the user's objects (a Run-button test while the learner trains in the next cell; the
 TrainingWidget's runs, which all start from the same weights)."""
 
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 
 def private_copy(
@@ -24,3 +26,23 @@ def private_copy(
             "the run trains a copy of your model and optimizer, so that yours stay untouched, "
             f"but copy.deepcopy could not copy them: {error}"
         ) from error
+
+
+def private_loader(loader: DataLoader) -> DataLoader:
+    """A DataLoader that reads what ``loader`` reads, as it was built to, and shares none of its
+    moving parts: its own worker iterator (with ``persistent_workers=True`` a loader keeps one
+    iterator and its workers for good, and two threads pulling from it break both), its own
+    sampler and ``generator`` (copies, in their current state). The dataset, ``collate_fn``
+    and ``worker_init_fn`` are shared as they are: reading them changes nothing."""
+    shared = [loader.dataset, loader.collate_fn, loader.worker_init_fn]
+    shared.append(loader.multiprocessing_context)
+    memo: dict[int, Any] = {id(part): part for part in shared if part is not None}
+    if loader._iterator is not None:
+        memo[id(loader._iterator)] = None  # the copy starts its own workers when it is read
+    return copy.deepcopy(loader, memo)
+
+
+def private_data(data: Any) -> Any:
+    """``private_loader(data)`` for a DataLoader; other data as it is (``(X, y)`` tensors and
+    lists of batches are only read)."""
+    return private_loader(data) if isinstance(data, DataLoader) else data
