@@ -166,7 +166,9 @@ def range_test(
     - ``device``: "auto" (CUDA, then MPS, else CPU), "cpu", "cuda", "cuda:1", a torch.device.
       The model trains there and goes back afterwards (a DDP model trains where it is).
     - ``seed``: the same seed gives the same curve (batch order and dropout); torch's global
-      random state is left as it was.
+      random state is left as it was, and so is a DataLoader's own ``generator=`` (seeded with
+      ``seed`` during the test). In a background thread the run draws from a private stream
+      (``randomness.py``).
     - ``callback(step, lr, loss)``: called after every step (step counts from 0); a truthy
       return stops the test. ``step_fn(model, batch) -> loss`` replaces ``loss_fn`` for batches
       that are not (inputs, targets).
@@ -180,6 +182,11 @@ def range_test(
     - Inside an initialised ``torch.distributed`` process group (a DDP model, each rank its own
       shard of the data), the recorded loss is the mean over the ranks and a stop on any rank
       stops all of them at the same step: every rank gets the same result (``distributed.py``).
+
+    Inside ``torch.no_grad()`` the test turns gradients on for itself; inside
+    ``torch.inference_mode()``, for a model on the meta device or with lazy modules not yet
+    initialised (``nn.LazyLinear`` before its first forward) it refuses with a ValueError.
+    A second Ctrl-C waits until everything is back, then is raised (``interrupts.py``).
 
     The arguments, and the first batch against the model (see ``loop.py``: dtypes, a tuple
     ``(X, y)``, a loss object rather than its class), are checked before training; bad ones

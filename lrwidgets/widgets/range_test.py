@@ -66,7 +66,8 @@ class RangeTestWidget(LRWidget):
     (and optionally ``loss_fn`` or ``step_fn(model, batch) -> loss`` for batches that are not
     ``(inputs, targets)``, and ``optimizer``) to test your own model instead ("custom").
     Every run tests a private copy of your model and optimizer (``private_copy``: a deepcopy of
-    both in one call, made when Run is pressed), so yours are never touched: you can go on training
+    both in one call, made when Run is pressed) and of a DataLoader (``private_data``: its own
+    workers, sampler and generator), so yours are never touched: you can go on training
     them in the next cell while a Run-button test goes on. ``batch_size`` shows only for
     ``(X, y)`` data (a DataLoader batches itself); the optimizer choice only without
     ``optimizer``. Other keyword arguments set the controls: ``start_lr``, ``end_lr``,
