@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from collections import defaultdict
 
 import numpy as np
@@ -21,6 +22,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lrwidgets.training import range_test
 from lrwidgets.training import state as state_module
+from lrwidgets.training.copies import private_data, private_loader
 
 QUICK = dict(num_iter=12, end_lr=1.0, diverge_th=1e9, progress=False)
 
@@ -35,6 +37,38 @@ def train_more(model, optimizer, steps=4):
         ).backward()
         optimizer.step()
     return [p.detach().clone() for p in model.parameters()]
+
+
+# -- 1. a widget's private DataLoader ---------------------------------------------------------
+class Uncopyable(torch.utils.data.Sampler):
+    def __init__(self, n):
+        self.n, self.lock = n, threading.Lock()  # a lock cannot be deep-copied
+
+    def __iter__(self):
+        return iter(range(self.n))
+
+    def __len__(self):
+        return self.n
+
+
+def test_a_private_loader_shares_the_dataset_and_nothing_that_moves():
+    X, y = data()
+    generator = torch.Generator().manual_seed(3)
+    loader = DataLoader(
+        TensorDataset(X, y), batch_size=16, shuffle=True, generator=generator, num_workers=1,
+        persistent_workers=True,
+    )  # fmt: skip
+    next(iter(loader))  # the learner's worker iterator exists
+    state = generator.get_state()
+    mine = private_loader(loader)
+    assert mine.dataset is loader.dataset and mine.collate_fn is loader.collate_fn
+    assert mine._iterator is None and mine.generator is not generator
+    assert mine.sampler.generator is mine.generator
+    assert sum(len(xb) for xb, _ in mine) == 64  # its own workers read it all ...
+    assert torch.equal(generator.get_state(), state)  # ... and the learner's stream stays
+    assert private_data((X, y))[0] is X  # tensors are only read: no copy
+    with pytest.raises(TypeError, match="data: the run reads a private copy"):
+        private_loader(DataLoader(TensorDataset(X, y), sampler=Uncopyable(64)))
 
 
 # -- 2. optimizers that keep their state in an inner optimizer ---------------------------------

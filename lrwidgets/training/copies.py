@@ -39,7 +39,14 @@ def private_loader(loader: DataLoader) -> DataLoader:
     memo: dict[int, Any] = {id(part): part for part in shared if part is not None}
     if loader._iterator is not None:
         memo[id(loader._iterator)] = None  # the copy starts its own workers when it is read
-    return copy.deepcopy(loader, memo)
+    try:
+        return copy.deepcopy(loader, memo)
+    except Exception as error:
+        raise TypeError(
+            "data: the run reads a private copy of your DataLoader (its own workers, sampler "
+            f"and generator), but copy.deepcopy could not copy its sampler: {error}; pass "
+            "(X, y), or a DataLoader whose sampler can be copied"
+        ) from error
 
 
 def private_data(data: Any) -> Any:
