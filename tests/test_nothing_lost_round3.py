@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lrwidgets.training import range_test
 from lrwidgets.training import state as state_module
-from lrwidgets.training.copies import private_data, private_loader
+from lrwidgets.training.copies import private_copy, private_data, private_loader
 
 QUICK = dict(num_iter=12, end_lr=1.0, diverge_th=1e9, progress=False)
 
@@ -84,9 +84,6 @@ class Lookahead(torch.optim.Optimizer):
         self.alpha, self.k, self.steps = alpha, k, 0
         self._optimizer_step_pre_hooks, self._optimizer_step_post_hooks = {}, {}
 
-    def __getstate__(self):  # for the twin: Optimizer's own keeps only groups and state
-        return self.__dict__
-
     def zero_grad(self, set_to_none=True):
         self.base.zero_grad(set_to_none)
 
@@ -113,7 +110,7 @@ def test_a_wrapper_optimizers_inner_state_comes_back_bit_for_bit():
     adam = torch.optim.Adam(model.parameters(), lr=1e-3)
     optimizer = Lookahead(adam)
     train_more(model, optimizer, steps=4)
-    twin_model, twin_optimizer = copy.deepcopy((model, optimizer))
+    twin_model, twin_optimizer = private_copy(model, optimizer)  # (tested below)
     before, inner, outer = everything(model, adam), inner_state(adam), inner_state(optimizer)
     assert all(s["step"].item() == 4 for s in inner)
 
@@ -124,6 +121,26 @@ def test_a_wrapper_optimizers_inner_state_comes_back_bit_for_bit():
     assert_same(outer, inner_state(optimizer))  # the wrapper's slow weights
     after, untouched = train_more(model, optimizer), train_more(twin_model, twin_optimizer)
     for a, b in zip(after, untouched, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_a_widgets_private_copy_of_a_wrapper_optimizer_wraps_a_copy_of_the_inner_one():
+    """A Run-button test copies the optimizer: the copy of a Lookahead must wrap a copy of its
+    Adam (optimizer state and groups of the copied model), not lose it (``deepcopy`` of an
+    optimizer keeps only its groups and state)."""
+    model, _ = used_model_and_optimizer("sgd")
+    optimizer = Lookahead(torch.optim.Adam(model.parameters(), lr=1e-3))
+    train_more(model, optimizer, steps=4)
+    twin, twin_optimizer = private_copy(model, optimizer)
+    assert (
+        isinstance(twin_optimizer.base, torch.optim.Adam)
+        and twin_optimizer.base is not optimizer.base
+    )
+    assert twin_optimizer.param_groups is twin_optimizer.base.param_groups  # shared, as before
+    copied = [p for g in twin_optimizer.base.param_groups for p in g["params"]]
+    assert [id(p) for p in copied] == [id(p) for p in twin.parameters()]
+    assert_same(inner_state(optimizer.base), inner_state(twin_optimizer.base))
+    for a, b in zip(train_more(model, optimizer), train_more(twin, twin_optimizer), strict=True):
         assert torch.equal(a, b)
 
 

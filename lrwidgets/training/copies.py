@@ -11,21 +11,36 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from .state import optimizers_in
+
 
 def private_copy(
     model: nn.Module, optimizer: torch.optim.Optimizer | None = None
 ) -> tuple[nn.Module, torch.optim.Optimizer | None]:
-    """``copy.deepcopy((model, optimizer))``: one call, so the copied optimizer holds the copied
-    model's parameters (deepcopy's memo maps each parameter to its copy), with its own state
-    (momentum buffers, step counts) in their own dtypes, and the same class and hyper-parameters.
+    """A deep copy of ``model`` and ``optimizer`` through one memo, so the copied optimizer
+    holds the copied model's parameters (the memo maps each parameter to its copy), with its
+    own state (momentum buffers, step counts) in their own dtypes, and the same class and
+    hyper-parameters.
+
+    Each optimizer is copied attribute by attribute: ``copy.deepcopy`` of an optimizer keeps
+    only its groups and state (``Optimizer.__getstate__``), which would leave a wrapper (a
+    Lookahead) without the optimizer it wraps. The wrapped ones (``optimizers_in``) are copied
+    the same way, and the copies point to each other as the originals do.
     """
     try:
-        return copy.deepcopy((model, optimizer))
+        memo: dict[int, Any] = {}
+        model_copy = copy.deepcopy(model, memo)
+        optimizers = optimizers_in(optimizer)
+        for opt in optimizers:
+            memo[id(opt)] = type(opt).__new__(type(opt))
+        for opt in optimizers:
+            memo[id(opt)].__dict__.update(copy.deepcopy(vars(opt), memo))
     except Exception as error:
         raise TypeError(
             "the run trains a copy of your model and optimizer, so that yours stay untouched, "
             f"but copy.deepcopy could not copy them: {error}"
         ) from error
+    return model_copy, None if optimizer is None else memo[id(optimizer)]
 
 
 def private_loader(loader: DataLoader) -> DataLoader:
