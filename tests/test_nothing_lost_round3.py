@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from lrwidgets.training import range_test
 from lrwidgets.training import state as state_module
 from lrwidgets.training.copies import private_copy, private_data, private_loader
+from lrwidgets.training.randomness import seeded
 
 QUICK = dict(num_iter=12, end_lr=1.0, diverge_th=1e9, progress=False)
 
@@ -351,3 +352,42 @@ def test_a_model_on_the_meta_device_is_refused():
     model = nn.Linear(4, 3, device="meta")
     with pytest.raises(ValueError, match="model is on the meta device"):
         range_test(model, data(), **QUICK)
+
+
+# -- 7. random streams across threads (the widget's case is in test_widgets_nothing_lost.py) ---
+def draws():
+    """One draw of each kind a run makes: shuffles, dropout, a DataLoader's seeds, inits."""
+    return (
+        torch.rand(3),
+        torch.randperm(6),
+        torch.randint(0, 9, (3,)),
+        torch.randn(2),
+        nn.functional.dropout(torch.ones(8), 0.5),
+        torch.empty((), dtype=torch.int64).random_(),
+        nn.init.kaiming_uniform_(torch.empty(2, 2)),
+    )
+
+
+def test_seeded_in_another_thread_draws_the_main_threads_numbers_from_a_private_stream():
+    """While a thread runs seeded, the global stream the main thread sees is its own (before,
+    during and after); the thread draws what the main thread draws under the same seed."""
+    in_thread, inside, go = [], threading.Event(), threading.Event()
+
+    def run():
+        with seeded(5):
+            in_thread.extend(draws())
+            inside.set()
+            go.wait(10)
+            in_thread.extend(draws())
+
+    state = torch.get_rng_state()
+    thread = threading.Thread(target=run)
+    thread.start()
+    inside.wait(10)
+    assert torch.equal(torch.get_rng_state(), state)  # not seeded under the main thread's feet
+    go.set()
+    thread.join()
+    assert torch.equal(torch.get_rng_state(), state)  # nor put back to an older state after
+    with seeded(5):
+        in_main = [*draws(), *draws()]
+    assert_same(in_main, in_thread)

@@ -14,6 +14,8 @@ makes them all come from streams seeded with ``seed``, and no one else's stream 
   seeded with ``seed`` instead (``PrivateStream``: a dispatch mode, which torch keeps per
   thread). It starts where ``torch.manual_seed(seed)`` starts the global one, so a background
   run draws exactly what the same run draws in the main thread: its curve is its solo run's.
+  The price: one Python call per torch op of that thread (a background run of the course's
+  small models takes up to twice as long).
   Not isolated: random ops on a GPU. Dropout there draws from the device's global generator
   (its fused kernel takes no generator); a background run seeds it and puts it back as the
   main thread does, so another thread drawing on the same GPU meanwhile shares that stream.
@@ -52,16 +54,17 @@ def with_generator(op: torch._ops.OpOverload) -> torch._ops.OpOverload | None:
     """``op`` itself if it takes a ``generator=``, else its overload that does and is otherwise
     the same (``rand.default`` -> ``rand.generator``); None for an op that draws nothing."""
     if op not in _WITH_GENERATOR:
-        found = op if _takes_generator(op) else None
-        names = {a.name for a in op._schema.arguments}
+        wanted = {a.name for a in op._schema.arguments} | {"generator"}
         packet = op.overloadpacket
-        for overload in packet.overloads() if found is None else ():
-            other = getattr(packet, overload)
-            if _takes_generator(other) and {a.name for a in other._schema.arguments} == names | {
-                "generator"
-            }:
-                found = other
-        _WITH_GENERATOR[op] = found
+        candidates = [op, *(getattr(packet, name) for name in packet.overloads())]
+        _WITH_GENERATOR[op] = next(
+            (
+                other
+                for other in candidates
+                if _takes_generator(other) and {a.name for a in other._schema.arguments} == wanted
+            ),
+            None,
+        )
     return _WITH_GENERATOR[op]
 
 
@@ -69,7 +72,8 @@ def _on_cpu(args: tuple, kwargs: dict) -> bool:
     device = kwargs.get("device")
     if device is None:
         tensor = next((a for a in args if isinstance(a, torch.Tensor)), None)
-        device = tensor.device if tensor is not None else torch.get_default_device()
+        default = getattr(torch, "get_default_device", lambda: "cpu")  # (torch >= 2.3)
+        device = tensor.device if tensor is not None else default()
     return torch.device(device).type == "cpu"
 
 
