@@ -149,7 +149,7 @@ class RangeTestWidget(LRWidget):
         self._problems: dict[str, Problem] = {}
         self._pins: list[tuple[str | None, RangeTestResult, dict[str, Any]]] = []
         self._run_settings: dict[str, Any] = {}
-        self._live = False  # a run's unfinished curve is on the plot (under draw_lock)
+        self._live = False  # a running test's unfinished curve is on the plot (draw_lock)
         self._setup((5.8, 6.4), backend)
         self._setup_runner(self._range_test, prepare=self._prepare)
         self._job: dict[str, Any] = {}
@@ -296,30 +296,25 @@ class RangeTestWidget(LRWidget):
                 self._draw(so_far, live=True)
             return self.runner.stop_requested
 
-        try:
-            result = range_test(
-                model,
-                data,
-                loss_fn,
-                optimizer,
-                start_lr=job["start_lr"],
-                end_lr=job["end_lr"],
-                num_iter=job["num_iter"],
-                mode=mode,
-                beta=beta,
-                diverge_th=diverge_th,
-                batch_size=job["batch_size"],
-                seed=job["seed"],
-                progress=False,
-                callback=callback,
-                step_fn=self.step_fn if self.problem.value == CUSTOM else None,
-                accumulation_steps=job["accumulation_steps"],
-                clip_grad_norm=job["clip_grad_norm"] or None,
-            )
-        except BaseException:
-            with self.draw_lock:
-                self._live = False  # the controls redraw the last finished run again
-            raise
+        result = range_test(
+            model,
+            data,
+            loss_fn,
+            optimizer,
+            start_lr=job["start_lr"],
+            end_lr=job["end_lr"],
+            num_iter=job["num_iter"],
+            mode=mode,
+            beta=beta,
+            diverge_th=diverge_th,
+            batch_size=job["batch_size"],
+            seed=job["seed"],
+            progress=False,
+            callback=callback,
+            step_fn=self.step_fn if self.problem.value == CUSTOM else None,
+            accumulation_steps=job["accumulation_steps"],
+            clip_grad_norm=job["clip_grad_norm"] or None,
+        )
         if result.stop_reason == STOPPED_BY_CALLBACK:  # our callback only stops on Stop
             result = replace(result, stop_reason=STOPPED)
         with self.draw_lock:  # the beta read for the suggestions is the beta shown
@@ -382,7 +377,7 @@ class RangeTestWidget(LRWidget):
             return
         self.message.clear()
         with self.draw_lock:  # a run that ends meanwhile draws before or after, never across
-            if self.result is not None and not self._live:
+            if self.result is not None and not (self._live and self.runner.running):
                 self._draw(self.result)
 
     def _check_skips(self) -> None:
