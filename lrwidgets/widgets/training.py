@@ -24,11 +24,11 @@ from ..core.defaults import OPTIMIZER, PROBLEM
 from ..plots import draw_training, format_lr, update_training, validation_values
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import History, fit, steps_per_epoch
-from ..training.copies import private_copy
+from ..training.copies import private_copy, private_data
 from ..training.data import is_tensor_pair
 from ..training.loop import STOPPED_BY_CALLBACK
 from ..training.optimizers import OPTIMIZERS, make_optimizer
-from .base import LRWidget, check_custom_parts
+from .base import LRWidget, check_batch_size_applies, check_custom_parts
 from .controls import STYLE, apply_defaults, log_slider, number_box, row, set_log_value
 from .range_test import CUSTOM
 from .runner import STOPPED
@@ -81,9 +81,11 @@ class TrainingWidget(LRWidget):
 
     Your own model instead of a built-in problem ("custom"): ``model=`` and ``data=``, with
     ``loss_fn=`` or ``step_fn(model, batch) -> loss`` (dict batches), ``optimizer=`` and
-    ``val_data=`` as for ``fit``. Every run trains a private copy of the model and of the
-    optimizer (``private_copy``: its groups, hyper-parameters and state), so all runs start
-    from your model as it is and your objects are left as they were. ``batch_size`` shows only
+    ``val_data=`` as for ``fit``. Run copies the model and the optimizer once, when it is
+    pressed (``private_copy``: its groups, hyper-parameters and state; a DataLoader gets its
+    own iterator, ``private_data``), and every run trains a copy of that copy: all runs start
+    from your model as it was then, also while you go on training it, and your objects are
+    left as they were. ``batch_size`` shows only
     for ``(X, y)`` data, the optimizer choice only without ``optimizer=``.
 
     Keyword arguments set the controls: ``optimizer_name``, ``batch_size``, ``lr``,
@@ -109,6 +111,7 @@ class TrainingWidget(LRWidget):
         backend: str | None = None,
         **defaults: Any,
     ) -> None:
+        check_batch_size_applies(model, data, defaults)
         super().__init__()
         check_custom_parts(model, data, loss_fn, step_fn, optimizer=optimizer, val_data=val_data)
         if model is None:
@@ -124,7 +127,9 @@ class TrainingWidget(LRWidget):
         self.histories: dict[str, History] = {}
         self._problems: dict[str, Problem] = {}
         self._setup((5.8, 6.0), backend)
-        self._setup_runner(self._train)
+        self._setup_runner(self._train, prepare=self._prepare)
+        self._start: tuple[nn.Module, torch.optim.Optimizer | None] | None = None
+        self._job_task: tuple[Any, Any, Any, Any, str] | None = None
 
         self._make_controls(problem, epochs, custom=model is not None)
         self._show_what_applies()
@@ -203,19 +208,27 @@ class TrainingWidget(LRWidget):
         metric = "accuracy" if problem.task == "classification" else "loss"
         return problem.train_data, problem.val_data, problem.loss_fn, None, metric
 
-    def _fresh(self) -> tuple[nn.Module, torch.optim.Optimizer]:
-        """The model and optimizer of one run, all runs from the same start."""
+    def _prepare(self) -> None:
+        """When Run is pressed, in the caller's thread: the start of every run, made once (a
+        private copy of the learner's model, optimizer and DataLoaders, or the problem's
+        model), and the data the runs read."""
+        data, val_data, loss_fn, step_fn, metric = self._task()
         if self.problem.value == CUSTOM:
-            model, optimizer = private_copy(self.model, self.optimizer)
+            self._start = private_copy(self.model, self.optimizer)
+            data, val_data = private_data(data), private_data(val_data)
         else:
-            model = self._get_problem(self.problem.value).make_model(self.seed.value)
-            optimizer = None
+            self._start = (self._get_problem(self.problem.value).make_model(self.seed.value), None)
+        self._job_task = (data, val_data, loss_fn, step_fn, metric)
+
+    def _fresh(self) -> tuple[nn.Module, torch.optim.Optimizer]:
+        """The model and optimizer of one run: a copy of the start made when Run was pressed."""
+        model, optimizer = private_copy(*self._start)
         if optimizer is None:
             optimizer = make_optimizer(self.optimizer_name.value, model.parameters())
         return model, optimizer
 
     def _train(self) -> None:
-        data, val_data, loss_fn, step_fn, metric = self._task()
+        data, val_data, loss_fn, step_fn, metric = self._job_task
         per_run = self.epochs.value * steps_per_epoch(data, self.batch_size.value)
         runs = self.runs()
         self.runner.set_progress(0, per_run * len(runs))
