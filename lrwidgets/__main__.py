@@ -7,13 +7,13 @@
     lrwidgets schedule cyclic-exp_range --total-steps 1000 --max-lr 0.1 --gamma 0.998
     lrwidgets schedule fastai-one-cycle --total-steps 1000 --max-lr 0.1
     lrwidgets findings --notebook 05 --seeds 1000:1016 --json found.json
-    lrwidgets course [DIR] [--no-browser]
-    lrwidgets dashboard [--port N] [--no-browser]
+    lrwidgets course [DIR] [--no-browser] [-- JUPYTERLAB ARGUMENTS]
+    lrwidgets dashboard [--port N] [--no-browser] [-- VOILA ARGUMENTS]
 
 (``python -m lrwidgets ...`` is the same.) Every option's help shows its default. Bad input
-is one line on stderr and exit status 2, checked before the run (``--plot``'s folder and
-format too, not after the whole test). It uses the same layers as the widgets: ``training``
-for the test, ``core`` for the schedules.
+is one line on stderr and exit status 2, checked before the run (``--plot``'s folder, format
+and write access too, not after the whole test). It uses the same layers as the widgets:
+``training`` for the test, ``core`` for the schedules.
 """
 
 from __future__ import annotations
@@ -48,9 +48,12 @@ from .findings import notebook_module, notebooks, parse_seeds, report
 from .problems import LOCAL_PROBLEMS, OWN_OPTIMIZER, PROBLEMS, get_problem
 from .training import OPTIMIZERS, range_test
 
+CYCLIC_GAMMA = 0.999  # --gamma's default for cyclic-exp_range
+
 
 def check_plot_path(path: str) -> None:
-    """``--plot`` must name an image format matplotlib writes, in a folder that exists."""
+    """``--plot`` must name an image format matplotlib writes, a file (not a folder) that can be
+    written, in a folder that exists."""
     from matplotlib.backend_bases import FigureCanvasBase
 
     formats = sorted(FigureCanvasBase.get_supported_filetypes())
@@ -62,6 +65,15 @@ def check_plot_path(path: str) -> None:
         )
     if not Path(path).parent.is_dir():
         raise ValueError(f"--plot: the folder {str(Path(path).parent)!r} does not exist")
+    if Path(path).is_dir():
+        raise ValueError(f"--plot must name a file, got the folder {path!r}")
+    existed = Path(path).exists()
+    try:
+        open(path, "ab").close()  # can the file be written? (appends nothing)
+    except OSError as error:
+        raise ValueError(f"--plot: cannot write {path!r} ({error.strerror})") from None
+    if not existed:
+        Path(path).unlink()
 
 
 def run_range_test(args: argparse.Namespace) -> None:
@@ -83,6 +95,7 @@ def run_range_test(args: argparse.Namespace) -> None:
         end_lr=args.end_lr,
         num_iter=args.num_iter,
         mode=args.mode,
+        endpoint=args.endpoint,
         beta=args.beta,
         diverge_th=args.diverge_th,
         batch_size=problem.batch_size if args.batch_size is None else args.batch_size,
@@ -121,6 +134,8 @@ def run_schedule(args: argparse.Namespace) -> None:
         )
         if value is not None
     }
+    if args.gamma is not None and args.policy != "cyclic-exp_range":
+        raise ValueError(f"--gamma is for cyclic-exp_range only; {args.policy} has no gamma")
     if args.policy == "one-cycle":
         schedule = one_cycle(
             args.total_steps,
@@ -145,7 +160,7 @@ def run_schedule(args: argparse.Namespace) -> None:
             step_size_up=quarter_cycle(args.total_steps) if up is None else up,
             step_size_down=args.step_size_down,
             mode=args.policy.removeprefix("cyclic-"),
-            gamma=args.gamma,
+            gamma=CYCLIC_GAMMA if args.gamma is None else args.gamma,
             **momenta,
         )
     print(schedule.to_code(), end="")
@@ -197,7 +212,7 @@ def run_course(args: argparse.Namespace) -> int:
     print(f"Copying the course from {source} to {args.dir}:")
     for name, what in copy_course(args.dir, ask=ask_to_replace, source=source).items():
         print(f"  {name}: {what}" + (" (your edited copy)" if what == "kept" else ""))
-    command = lab_command(args.dir, open_browser=not args.no_browser)
+    command = lab_command(args.dir, open_browser=not args.no_browser, extra=args.extra)
     message = f"The course is in {args.dir}; opening JupyterLab there."
     return hand_over(command, "jupyterlab", "jupyterlab", message)
 
@@ -206,7 +221,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
     """Serve the code-free dashboard (notebooks/00_dashboard.ipynb) with Voila."""
     if not 0 < args.port < 65536:
         raise ValueError(f"port must be an integer in 1..65535, got {args.port}")
-    command = dashboard_command(args.port, open_browser=not args.no_browser)
+    command = dashboard_command(args.port, open_browser=not args.no_browser, extra=args.extra)
     message = f"Serving the dashboard on http://localhost:{args.port}/ (Ctrl-C stops it)"
     return hand_over(command, "voila", "voila (or lrwidgets[course])", message)
 
@@ -253,6 +268,12 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
     test.add_argument("--start-lr", type=float, default=START_LR, help="first learning rate")
     test.add_argument("--end-lr", type=float, default=END_LR, help="last learning rate")
     test.add_argument("--num-iter", type=int, default=NUM_ITER, help="steps (one lr each)")
+    test.add_argument(
+        "--endpoint",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="end-lr is the last lr (torch-lr-finder's sweep); --no-endpoint: one short (fastai's)",
+    )
     test.add_argument("--beta", type=float, default=BETA, help="EWMA smoothing of the loss")
     test.add_argument(
         "--diverge-th",
@@ -297,7 +318,10 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
         help="cyclic: steps back (default: as many as up)",
     )
     sched.add_argument(
-        "--gamma", type=float, default=0.999, help="cyclic-exp_range: height x gamma per step"
+        "--gamma",
+        type=float,
+        default=None,
+        help=f"cyclic-exp_range only: height x gamma per step (default: {CYCLIC_GAMMA})",
     )
     sched.add_argument(
         "--pct-start", type=float, default=ONE_CYCLE_PCT_START, help="one-cycle: share warming up"
@@ -356,7 +380,11 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
     found.set_defaults(run=run_findings)
 
     course = commands.add_parser(
-        "course", help="copy the notebooks to DIR and open JupyterLab", formatter_class=shown
+        "course",
+        help="copy the notebooks to DIR and open JupyterLab",
+        description="Copy the notebooks to DIR and open JupyterLab there (with --allow-root "
+        "when run as root); arguments after -- go to JupyterLab, e.g. -- --port=9000",
+        formatter_class=shown,
     )
     course.add_argument(
         "dir", nargs="?", default="lrwidgets-course", metavar="DIR", help="folder for the course"
@@ -365,7 +393,11 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
     course.set_defaults(run=run_course)
 
     dashboard = commands.add_parser(
-        "dashboard", help="serve the code-free dashboard with Voila", formatter_class=shown
+        "dashboard",
+        help="serve the code-free dashboard with Voila",
+        description="Serve the code-free dashboard with Voila; a closed page's kernel is shut "
+        "down within a minute; arguments after -- go to Voila",
+        formatter_class=shown,
     )
     dashboard.add_argument("--port", type=int, default=8866, help="port to serve on")
     dashboard.add_argument("--no-browser", action="store_true", help="serve it only")
@@ -374,10 +406,16 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser(program_name()).parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []  # JupyterLab's or Voila's
+    args = build_parser(program_name()).parse_args(argv[: len(argv) - len(extra) - bool(extra)])
+    if extra and args.command not in ("course", "dashboard"):
+        print(f"error: arguments after -- go to course or dashboard, got {extra}", file=sys.stderr)
+        return 2
+    args.extra = extra
     try:
         code = args.run(args)
-    except (ValueError, TypeError) as error:  # bad input: one readable line, no traceback
+    except (ValueError, TypeError, FileNotFoundError) as error:  # bad input: one line
         print(f"error: {error}", file=sys.stderr)
         return 2
     return code or 0

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import shutil
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -58,9 +58,12 @@ def copy_course(
         raise ValueError(f"dest must be a folder, got the file {dest}")
     dest.mkdir(parents=True, exist_ok=True)
     manifest_path = dest / MANIFEST
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    shipped_notebooks = sorted(source.glob(NOTEBOOK_GLOB))
+    for path in [manifest_path, *(dest / s.name for s in shipped_notebooks)]:
+        refuse_links(path, dest)
+    manifest = read_manifest(manifest_path)
     done = {}
-    for shipped in sorted(source.glob(NOTEBOOK_GLOB)):
+    for shipped in shipped_notebooks:
         name, target = shipped.name, dest / shipped.name
         if not target.exists():
             done[name] = "copied"
@@ -71,11 +74,47 @@ def copy_course(
         else:
             done[name] = "replaced" if ask(name) else "kept"
         if done[name] in ("copied", "updated", "replaced"):
-            shutil.copyfile(shipped, target)
+            write_inside(target, shipped.read_bytes())
         if done[name] != "kept":
             manifest[name] = _digest(shipped)
-    manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    write_inside(manifest_path, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
     return done
+
+
+def refuse_links(path: Path, dest: Path) -> None:
+    """A file the course writes must be a plain file inside ``dest`` (or not there yet), never
+    a symbolic link (dangling or not) that would send the write outside it, nor a folder."""
+    if path.is_symlink():
+        raise ValueError(
+            f"{path} is a symbolic link (to {os.readlink(path)}): the course writes only plain "
+            f"files inside {dest}; remove the link (or choose another folder) and run again"
+        )
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; the course needs that name for a file")
+
+
+def write_inside(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path``, refusing to follow a symbolic link planted meanwhile."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags, 0o644), "wb") as file:
+        file.write(data)
+
+
+def read_manifest(path: Path) -> dict[str, str]:
+    """The hashes of what earlier copies put in the learner's folder ({} for none); a damaged
+    file is a ValueError that says how to go on."""
+    if not path.is_file():
+        return {}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not (isinstance(manifest, dict) and all(isinstance(v, str) for v in manifest.values())):
+            raise ValueError("it is not a JSON object of notebook name -> hash")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{path} is damaged ({error}); delete it and run again: the course then keeps "
+            "every notebook you edited (it asks before replacing one) and writes it anew"
+        ) from None
+    return manifest
 
 
 def installed(module: str) -> bool:
@@ -83,14 +122,39 @@ def installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def lab_command(folder: str | Path, open_browser: bool = True) -> list[str]:
-    """The command that opens JupyterLab on ``folder``."""
+def as_root() -> bool:
+    """Whether this process runs as root (common in Docker), where JupyterLab wants
+    ``--allow-root`` to start."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def lab_command(
+    folder: str | Path, open_browser: bool = True, extra: Sequence[str] = ()
+) -> list[str]:
+    """The command that opens JupyterLab on ``folder`` (with ``--allow-root`` as root), then
+    the ``extra`` JupyterLab arguments."""
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={Path(folder)}"]
-    return command + ([] if open_browser else ["--no-browser"])
+    command += ["--allow-root"] if as_root() else []
+    return command + ([] if open_browser else ["--no-browser"]) + list(extra)
 
 
-def dashboard_command(port: int = 8866, open_browser: bool = True) -> list[str]:
-    """The command that serves the dashboard notebook with Voila, no code shown, on ``port``."""
+# Each dashboard page runs its own kernel (~380 MB: torch). A page closed without Voila hearing
+# of it (a closed tab, a lost connection) leaves its kernel running; Voila's kernel culler
+# shuts down a kernel once no page is connected to it and it has been idle this long:
+DASHBOARD_CULLING = {
+    "MappingKernelManager.cull_idle_timeout": 45,  # s idle (an open page is never culled)
+    "MappingKernelManager.cull_interval": 10,  # s between checks
+    "MappingKernelManager.cull_connected": False,  # only kernels whose page is gone
+}
+
+
+def dashboard_command(
+    port: int = 8866, open_browser: bool = True, extra: Sequence[str] = ()
+) -> list[str]:
+    """The command that serves the dashboard notebook with Voila, no code shown, on ``port``,
+    a closed page's kernel shut down within a minute (``DASHBOARD_CULLING``); then the
+    ``extra`` Voila arguments."""
     notebook = course_notebooks() / DASHBOARD
     command = [sys.executable, "-m", "voila", str(notebook), f"--port={port}"]
-    return command + ([] if open_browser else ["--no-browser"])
+    command += [f"--{name}={value}" for name, value in DASHBOARD_CULLING.items()]
+    return command + ([] if open_browser else ["--no-browser"]) + list(extra)

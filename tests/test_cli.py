@@ -1,12 +1,13 @@
 """The command line runs a real range test and prints runnable schedule code."""
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from lrwidgets import cyclic, fastai_one_cycle, one_cycle
+from lrwidgets import constant, cyclic, fastai_one_cycle, one_cycle
 from lrwidgets.__main__ import build_parser, main
 
 
@@ -73,6 +74,7 @@ def scheduled_lrs(code: str, steps: int) -> list[float]:
             + ["--three-phase", "--base-momentum", "0.8", "--max-momentum", "0.9"],
             one_cycle(90, 0.2, 0.2, "linear", 10.0, 100.0, True, 0.8, 0.9),
         ),
+        (["constant", "--total-steps", "30", "--max-lr", "0.05"], constant(30, 0.05)),
     ],
 )
 def test_every_schedule_knob_reaches_the_schedule(capsys, argv, expected):
@@ -91,9 +93,18 @@ def test_every_schedule_knob_reaches_the_schedule(capsys, argv, expected):
         (["--plot", "curve.xyz"], "error: --plot must end in an image format: "),
         (["--problem", "mnist-mlp"], "error: mnist-mlp needs path="),
         (["--path", "data"], "error: --path is for the problems mnist-mlp, mnist-cnn"),
+        (["--plot", "{tmp}/a-folder.png"], "error: --plot must name a file, got the folder"),
+        (["--problem", "mnist-mlp", "--path", "nowhere/"], "error: path must be a folder"),
+        pytest.param(
+            ["--plot", "/proc/curve.png"],
+            "error: --plot: cannot write '/proc/curve.png'",
+            marks=pytest.mark.skipif(not Path("/proc").is_dir(), reason="no /proc here"),
+        ),
     ],
 )
-def test_range_test_options_are_checked_before_the_run(capsys, argv, message):
+def test_range_test_options_are_checked_before_the_run(capsys, tmp_path, argv, message):
+    (tmp_path / "a-folder.png").mkdir()
+    argv = [a.format(tmp=tmp_path) for a in argv]
     assert main(["range-test", "--problem", "quadratic", *argv]) == 2
     captured = capsys.readouterr()
     assert captured.err.startswith(message)
@@ -143,3 +154,14 @@ def test_fastai_schedule_code_and_the_new_range_test_options(capsys):
     assert main([*args, "--accumulation-steps", "2", "--clip-grad-norm", "1.0"]) == 0
     assert main([*args, "--accumulation-steps", "0"]) == 2
     assert "accumulation_steps must be an integer >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "policy", ["one-cycle", "fastai-one-cycle", "constant", "cyclic-triangular"]
+)
+def test_gamma_is_refused_where_the_schedule_has_none(capsys, policy):
+    argv = ["schedule", policy, "--total-steps", "100", "--max-lr", "0.1", "--gamma", "0.9"]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"error: --gamma is for cyclic-exp_range only; {policy} has no gamma\n"
+    assert captured.out == ""

@@ -4,6 +4,7 @@ import gzip
 import struct
 import subprocess
 import sys
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -140,3 +141,31 @@ def test_digits_problem_imports_no_sklearn():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.stdout.strip() == "[]", run.stderr
+
+
+def test_a_gzip_file_that_inflates_beyond_its_shape_is_refused_without_inflating_it(tmp_path):
+    """A header for 2x2x2 bytes, then 64 MB of zeros (64 KB compressed): the reader stops one
+    byte past what the header promised, so it never holds the 64 MB."""
+    file = tmp_path / "train-images-idx3-ubyte.gz"
+    with gzip.open(file, "wb") as out:
+        out.write(idx_bytes(np.zeros((2, 2, 2), dtype=np.uint8)))
+        for _ in range(64):
+            out.write(bytes(1 << 20))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="truncated or too long: shape \\(2, 2, 2\\)"):
+            read_idx(file)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"read_idx held {peak / 2**20:.0f} MB"
+
+
+def test_a_label_outside_the_ten_classes_is_refused(tmp_path, tiny):
+    images, labels = tiny
+    labels = labels.copy()
+    labels[7] = 250  # one damaged byte: a 251-class problem if it were read as it is
+    write_mnist(tmp_path, images, labels)
+    with pytest.raises(ValueError, match="classes 0..9 .*got 250 at index 7"):
+        load_idx_images(tmp_path)
+    assert load_idx_images(tmp_path, classes=251)[1][7] == 250

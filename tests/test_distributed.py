@@ -1,6 +1,8 @@
 """range_test inside a torch.distributed process group: two CPU processes with the gloo backend,
 a DistributedDataParallel model, each rank its own shard. Every rank must record the same curve
-and stop at the same step (or the other rank waits forever: the timeout below catches that)."""
+and stop at the same step (or the other rank waits forever: the timeout below catches that).
+Settings that differ between the ranks, and one rank raising, end with a Python error on every
+rank within the step (tests/ddp_failures_worker.py), never a deadlock or an abort."""
 
 import json
 import math
@@ -132,3 +134,62 @@ def test_the_example_runs_as_torchrun_starts_it(tmp_path):
     curve = json.loads(out.read_text())
     assert len(curve["lrs"]) == len(curve["losses"]) > 5
     assert curve["suggestion"] > 0
+
+
+@pytest.fixture(scope="module")
+def failures(tmp_path_factory) -> list[dict]:
+    """What each rank of tests/ddp_failures_worker.py raised, by case."""
+    folder = tmp_path_factory.mktemp("ddp-failures")
+    common = environment(2)
+    outs = [folder / f"rank{r}.json" for r in range(2)]
+    worker = str(HERE / "ddp_failures_worker.py")
+    launch(
+        [
+            ([sys.executable, worker, str(out)], common | {"RANK": str(r)})
+            for r, out in enumerate(outs)
+        ],
+        TIMEOUT_S,
+    )
+    return [json.loads(out.read_text()) for out in outs]
+
+
+@pytest.mark.parametrize("name", ["num_iter", "accumulation_steps", "val_data"])
+def test_settings_that_differ_between_ranks_are_a_value_error_on_every_rank(failures, name):
+    for seen in failures:
+        case = seen[name]
+        assert case["error"] == "ValueError", case
+        assert case["message"].startswith(f"{name} differs between the ranks (rank 0: ")
+        assert case["steps"] == 0 and case["restored"]
+
+
+def test_a_bad_argument_on_one_rank_stops_the_other_with_a_runtime_error(failures):
+    first, second = (seen["bad beta on rank 1"] for seen in failures)
+    assert second["error"] == "ValueError" and "beta" in second["message"]
+    assert first["error"] == "PeerFailed" and first["message"].startswith("rank 1 raised")
+    assert first["restored"] and second["restored"]
+
+
+@pytest.mark.parametrize(
+    "name, failing, error, steps",
+    [
+        ("interrupt on rank 1", 1, "KeyboardInterrupt", 4),  # in the callback of step 3
+        ("forward fails on rank 0", 0, "IndexError", 4),  # on the 5th batch
+        ("data fails on rank 1", 1, "OSError", 4),  # reading the 5th batch
+    ],
+)
+def test_when_one_rank_raises_the_other_stops_within_the_step(
+    failures, name, failing, error, steps
+):
+    raised, peer = failures[failing][name], failures[1 - failing][name]
+    assert raised["error"] == error, raised
+    assert peer["error"] == "PeerFailed", peer
+    assert peer["message"].startswith(f"rank {failing} raised an error during the range test")
+    assert peer["steps"] == steps, "the peer must stop within the step where the rank raised"
+    for case in (raised, peer):
+        assert case["restored"] and case["seconds"] < 30  # not the process group's timeout
+
+
+def test_the_process_group_works_after_the_failures(failures):
+    first, second = (seen["afterwards"] for seen in failures)
+    assert first["error"] is None and first["losses"] == second["losses"]
+    assert len(first["losses"]) == 12

@@ -2,7 +2,10 @@
 torch from PyTorch's CPU wheel index, given as an *extra* index (pip still uses the default one
 for everything else, and goes on without it where it cannot be reached)."""
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,3 +50,24 @@ def test_binder_pins_python_and_never_lists_torch_in_requirements():
     names = {re.split(r"[<>=!~ \[]", dep)[0] for dep in needed} - {"torch"}
     assert {"numpy", "voila", "jupyterlab"} <= names
     assert names <= listed, f"binder/requirements.txt lacks {names - listed}"
+
+
+def test_binder_culls_idle_kernels(tmp_path):
+    """postBuild's last lines put binder/jupyter_server_config.json where Jupyter reads its
+    config; the server then shuts down kernels idle for a few minutes, open tabs' too (a 2 GB
+    pod holds five kernels of ~400 MB)."""
+    post_build = (REPO / "binder" / "postBuild").read_text()
+    culling = post_build[post_build.index("# Kernel culling") :]
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config")}
+    subprocess.run(["bash", "-euo", "pipefail", "-c", culling], cwd=REPO, env=env, check=True)
+    shown = subprocess.run(
+        [sys.executable, "-m", "jupyter_server", "--show-config"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    settings = dict(re.findall(r"^\s+\.(cull_\w+) = (\S+)$", shown, re.M))
+    assert 60 <= int(settings["cull_idle_timeout"]) <= 900, shown
+    assert int(settings["cull_interval"]) <= 60 and settings["cull_connected"] == "True", shown

@@ -1,22 +1,33 @@
 """The rules named after a peer give that peer's answer on the same recorded curve.
 
-fastai (``fastai/callback/schedule.py``) is not installed here: its four rules and the trimming
-of ``Learner.lr_find`` are written out below, step for step as fastai does them, on numpy
-arrays instead of torch tensors. torch-lr-finder is installed: its own ``LRFinder.plot``
-answers for ``steepest``.
+fastai (``fastai/callback/schedule.py``, ``fastai/learner.py``) is not installed here: its sweep,
+its recorder, its four rules and the trimming of ``Learner.lr_find`` are written out below, step
+for step as fastai does them, on numpy arrays instead of torch tensors. torch-lr-finder is
+installed: its own ``LRFinder`` answers for ``steepest`` and its pipeline.
 """
 
 import contextlib
 import io
+import math
 import warnings
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lrwidgets.core import SUGGESTION_RULES, ewma, fastai_skips, lr_sweep, suggest_lr
-from lrwidgets.training import RangeTestResult
+from lrwidgets.core import (
+    SUGGESTION_RULES,
+    ewma,
+    fastai_skips,
+    lr_sweep,
+    suggest_lr,
+    torch_lr_finder_curve,
+)
+from lrwidgets.core.defaults import OPTIMIZER
+from lrwidgets.problems import get_problem
+from lrwidgets.training import RangeTestResult, make_optimizer, range_test
 
 
 # -- fastai's rules, as written in fastai.callback.schedule -----------------------------------
@@ -69,34 +80,65 @@ FASTAI_RULES = {
 }
 
 
-def fastai_lr_find_suggestion(recorded_lrs, recorded_losses, num_it, rule):
-    """What ``Learner.lr_find(num_it=num_it, suggest_funcs=(rule,))`` returns for a recorder
-    holding these lrs and (smoothed) losses: trim [num_it//10 : -5], cut at the first NaN."""
+def fastai_sweep(start_lr, end_lr, num_it):
+    """fastai's rates: ``LRFinder.before_batch`` sets ``SchedExp(start_lr, end_lr)`` at
+    pos = train_iter / num_it (train_iter = 0, 1, ...), i.e. start * (end / start) ** pos."""
+    return [start_lr * (end_lr / start_lr) ** (i / num_it) for i in range(num_it)]
+
+
+def fastai_record(lrs, raw, num_it):
+    """What ``learn.recorder`` holds after ``lr_find``, given the loss of every batch: its
+    (lrs, smoothed losses), one per batch.
+
+    ``Recorder.after_batch`` records ``AvgSmoothLoss``'s debiased EWMA (beta 0.98; the formula
+    of ``core.ewma``), then ``LRFinder.after_batch`` stops when smooth > 4 * best (best: the
+    lowest so far, this batch included) or after num_it batches. A NaN stops nothing
+    (``nan > 4 * best`` is False) and the EWMA stays NaN from there on.
+    """
+    smoothed = ewma(raw, 0.98)
+    best = math.inf
+    for count, smooth in enumerate(smoothed, start=1):
+        if smooth < best:
+            best = smooth
+        if smooth > 4 * best or count >= num_it:
+            break
+    return np.asarray(lrs)[:count], smoothed[:count]
+
+
+def fastai_record_of(result, lrs=None):
+    """fastai's record for the losses ``result`` saw: the same up to its last step, and NaN
+    after a NaN loss (the weights are NaN from there on). ``lrs``: fastai's rates (default:
+    the result's planned ones)."""
+    lrs = result.planned_lrs if lrs is None else lrs
+    untaken = result.num_iter - result.steps
+    raw = np.r_[result.losses, np.full(untaken, np.nan)]
+    return fastai_record(lrs, raw, result.num_iter)
+
+
+def fastai_window(recorded_lrs, recorded_losses, num_it):
+    """``lr_find``'s trimming: ``recorder.lrs[num_it//10:-5]`` and the same of its losses,
+    then everything from the first NaN on dropped."""
     lrs = np.asarray(recorded_lrs)[num_it // 10 : -5]
     losses = np.asarray(recorded_losses)[num_it // 10 : -5]
     nan_idxs = np.flatnonzero(np.isnan(losses))
     if len(nan_idxs) > 0:
         drop_idx = nan_idxs.min()
         lrs, losses = lrs[:drop_idx], losses[:drop_idx]
+    return lrs, losses
+
+
+def fastai_lr_find_suggestion(recorded_lrs, recorded_losses, num_it, rule):
+    """What ``Learner.lr_find(num_it=num_it, suggest_funcs=(rule,))`` returns for a recorder
+    holding these lrs and (smoothed) losses."""
+    return FASTAI_RULES[rule](*fastai_window(recorded_lrs, recorded_losses, num_it))
+
+
+def expected_answer(recorded_lrs, recorded_losses, num_it, rule):
+    """fastai's answer, except where its valley index is -1: we clamp to the first point."""
+    lrs, losses = fastai_window(recorded_lrs, recorded_losses, num_it)
+    if rule == "valley" and fastai_valley_index(losses) == -1:
+        return float(lrs[0])
     return FASTAI_RULES[rule](lrs, losses)
-
-
-def ours_or_fastai_wrap(result, rule, expected, recorded_losses):
-    """Our answer, and what it must be: fastai's, except where fastai's valley index is -1."""
-    ours = result.suggestion(rule, warn=False)
-    if rule == "valley":
-        lrs = result.lrs[result.num_iter // 10 : -5]
-        losses = recorded_losses[result.num_iter // 10 : -5]
-        nan = np.flatnonzero(np.isnan(losses))
-        if len(nan):
-            lrs, losses = lrs[: nan[0]], losses[: nan[0]]
-        if fastai_valley_index(losses) == -1:  # we clamp to the first point instead
-            return ours, float(lrs[0])
-    return ours, expected
-
-
-def result_from(lrs, raw, num_iter):
-    return RangeTestResult(lrs=lrs, losses=raw, planned_lrs=lr_sweep(lrs[0], 10.0, num_iter))
 
 
 # -- recorded curves ---------------------------------------------------------------------------
@@ -128,10 +170,10 @@ def recorded():
 def test_fastai_rules_give_lr_finds_answer_on_recorded_curves(recorded, rule):
     for result in recorded:
         # fastai's Recorder keeps the debiased EWMA (beta 0.98) that its divergence rule saw.
-        curve = result.smoothed_losses
-        expected = fastai_lr_find_suggestion(result.lrs, curve, result.num_iter, rule)
-        ours, expected = ours_or_fastai_wrap(result, rule, expected, curve)
-        assert ours == expected
+        lrs, curve = fastai_record_of(result)
+        np.testing.assert_array_equal(curve, result.smoothed_losses)  # it stops where we stop
+        ours = result.suggestion(rule, warn=False)
+        assert ours == expected_answer(lrs, curve, result.num_iter, rule)
 
 
 def test_default_trimming_is_lr_finds_and_changes_the_answer(recorded):
@@ -147,41 +189,92 @@ def test_default_trimming_is_lr_finds_and_changes_the_answer(recorded):
 
 
 # -- synthetic curves ------------------------------------------------------------------------
-def synthetic_curve(rng, num_iter):
-    """A range-test-like curve: a plateau, a fall, a blow-up, batch noise, sometimes a NaN
-    tail; it stops early at a random step, as a range test does."""
+def synthetic_losses(rng, num_iter):
+    """The loss of every batch of a sweep: a plateau, a fall, a blow-up, batch noise, and in
+    half the runs NaN from a random step on (the weights went NaN)."""
     u = np.linspace(0.0, 1.0, num_iter)
     fall, rise = np.sort(rng.uniform(0.1, 1.0, 2))
     clean = 2.0 - rng.uniform(0.2, 1.5) * np.tanh(rng.uniform(3, 30) * (u - fall))
     clean += rng.uniform(0, 50) * np.maximum(0.0, u - rise) ** 2
-    raw = clean + rng.uniform(0.0, 0.3) * rng.normal(size=num_iter) + rng.uniform(-3, 3)
-    steps = int(rng.integers(30, num_iter + 1))
-    raw = raw[:steps]
-    if rng.random() < 0.3:
-        raw[int(rng.integers(20, steps)) :] = np.nan
+    raw = clean * np.exp(rng.uniform(0.0, 0.3) * rng.normal(size=num_iter)) * rng.uniform(0.1, 3)
+    if rng.random() < 0.5:
+        raw[int(rng.integers(0, num_iter)) :] = np.nan
     return raw
 
 
-@settings(max_examples=60, deadline=None)
+def recorded_by_range_test(raw, num_iter):
+    """What ``range_test`` records of these losses: every step up to the first non-finite loss
+    or the first smoothed loss above 4x its best, that step included."""
+    smoothed = ewma(raw, 0.98)
+    stops = ~np.isfinite(raw) | (smoothed > 4 * np.fmin.accumulate(smoothed))
+    steps = int(np.argmax(stops)) + 1 if stops.any() else num_iter
+    planned = lr_sweep(1e-7, 10.0, num_iter)
+    return RangeTestResult(lrs=planned[:steps], losses=raw[:steps], planned_lrs=planned)
+
+
+@settings(max_examples=80, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), num_iter=st.sampled_from([60, 100, 137, 200]))
-def test_fastai_rules_give_lr_finds_answer_on_synthetic_curves(seed, num_iter):
-    rng = np.random.default_rng(seed)
-    raw = synthetic_curve(rng, num_iter)
-    lrs = lr_sweep(1e-7, 10.0, num_iter)[: len(raw)]
-    result = result_from(lrs, raw, num_iter)
-    curve = ewma(raw, 0.98)
-    kept = curve[num_iter // 10 : -5]
-    nan = np.flatnonzero(np.isnan(kept))
-    usable = nan[0] if len(nan) else len(kept)
+def test_fastai_rules_give_lr_finds_answer_on_synthetic_runs(seed, num_iter):
+    raw = synthetic_losses(np.random.default_rng(seed), num_iter)
+    result = recorded_by_range_test(raw, num_iter)
+    lrs, curve = fastai_record(result.planned_lrs, raw, num_iter)  # fastai goes on after a NaN
+    usable = len(fastai_window(lrs, curve, num_iter)[1])
     for rule in FASTAI_RULES:
         needed = 16 if rule == "slide" else 3  # fewer: fastai fails with an IndexError
         if usable < needed:
             with pytest.raises(ValueError, match="after trimming"):
                 result.suggestion(rule, warn=False)
             continue
-        expected = fastai_lr_find_suggestion(lrs, curve, num_iter, rule)
-        ours, expected = ours_or_fastai_wrap(result, rule, expected, curve)
-        assert ours == expected, rule
+        assert result.suggestion(rule, warn=False) == expected_answer(lrs, curve, num_iter, rule)
+
+
+# -- a loss that turns NaN -------------------------------------------------------------------
+def regression_batches(num_batches, nan_at):
+    """Batches of a linear regression, in order; the targets of batch ``nan_at`` are NaN, so
+    the loss turns NaN at that step."""
+    g = torch.Generator().manual_seed(0)
+    batches = []
+    for i in range(num_batches):
+        x = torch.randn(16, 3, generator=g)
+        y = x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.3 * torch.randn(16, 1, generator=g)
+        batches.append((x, torch.full_like(y, math.nan) if i == nan_at else y))
+    return batches
+
+
+def nan_run(nan_at):
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    batches = regression_batches(100, nan_at)
+    return range_test(model, batches, torch.nn.MSELoss(), start_lr=1e-5, end_lr=0.5, progress=False)
+
+
+@pytest.mark.parametrize("nan_at", [40, 70, 90, 94, 95, 97, 99])
+def test_a_loss_that_turns_nan_is_trimmed_as_lr_find_trims_it(nan_at):
+    result = nan_run(nan_at)
+    assert result.steps == nan_at + 1 and np.isnan(result.losses[-1])  # stopped at the NaN
+    assert result.stop_reason == "loss is not finite (nan)"
+    lrs, curve = fastai_record_of(result)  # fastai: NaN to step 100, [10:-5], cut at the NaN
+    assert len(curve) == 100 and np.isnan(curve[nan_at:]).all()
+    kept = fastai_window(lrs, curve, 100)[1]
+    assert len(kept) == min(nan_at, 95) - 10  # every finite point before the NaN, up to -5
+    for rule in FASTAI_RULES:
+        assert result.suggestion(rule, warn=False) == expected_answer(lrs, curve, 100, rule)
+    # the steps not taken come off skip_end first, also for an explicit skip_end
+    assert result.skips() == result.skips(10, 5) == (10, max(0, 5 - (99 - nan_at)))
+    assert result.skips(0, 0) == (0, 0)
+
+
+def test_dropping_the_last_5_recorded_points_after_a_nan_would_differ():
+    result = nan_run(60)
+    lrs, curve = fastai_record_of(result)
+    naive = {
+        rule: suggest_lr(result.lrs, result.smoothed(), rule, skip_start=10, skip_end=5)
+        for rule in FASTAI_RULES
+    }
+    fastai = {rule: expected_answer(lrs, curve, 100, rule) for rule in FASTAI_RULES}
+    ours = result.suggestions(warn=False)
+    assert {rule: ours[rule] for rule in FASTAI_RULES} == fastai
+    assert naive != fastai  # the 4 finite points before the NaN move the answers
 
 
 @settings(max_examples=100, deadline=None)
@@ -227,6 +320,72 @@ def test_rules_are_one_table_of_documented_functions():
         assert rule.__doc__ and ("fastai" in rule.__doc__ or "torch-lr-finder" in rule.__doc__)
 
 
+# -- fastai's sweep: endpoint=False ----------------------------------------------------------
+def test_endpoint_false_is_fastais_sweep_to_the_last_bit():
+    for start_lr, end_lr, num_iter in [(1e-7, 10.0, 100), (1e-5, 1.0, 37), (1e-3, 3.0, 250)]:
+        fastai = fastai_sweep(start_lr, end_lr, num_iter)
+        assert lr_sweep(start_lr, end_lr, num_iter, endpoint=False).tolist() == fastai
+    assert fastai_sweep(1e-7, 10.0, 100)[-1] == pytest.approx(8.318, abs=1e-3)  # never 10
+    linear = lr_sweep(1e-3, 1.0, 10, "linear", endpoint=False)
+    assert linear.tolist() == [1e-3 + (1.0 - 1e-3) * (i / 10) for i in range(10)]
+    with pytest.raises(TypeError, match="endpoint must be True or False"):
+        lr_sweep(1e-3, 1.0, 10, endpoint="fastai")
+
+
+def digits_range_test(**kwargs):
+    problem = get_problem("digits-mlp")
+    return range_test(
+        problem.make_model(0),
+        problem.train_data,
+        problem.loss_fn,
+        batch_size=problem.batch_size,
+        seed=0,
+        progress=False,
+        device="cpu",
+        **kwargs,
+    )
+
+
+def test_fastais_arguments_give_fastais_rates_and_answers():
+    result = digits_range_test(endpoint=False)  # lr_find's defaults: 1e-7 to 10 in 100 steps
+    rates = fastai_sweep(1e-7, 10.0, 100)
+    assert result.planned_lrs.tolist() == rates
+    assert result.lrs.tolist() == rates[: result.steps]
+    lrs, curve = fastai_record_of(result, rates)
+    for rule in FASTAI_RULES:
+        assert result.suggestion(rule, warn=False) == expected_answer(lrs, curve, 100, rule)
+    default = digits_range_test()  # torch-lr-finder's sweep: the same arguments reach 10
+    assert default.planned_lrs[-1] == 10.0
+    assert default.suggestions(warn=False) != result.suggestions(warn=False)
+
+
+def test_the_widget_and_the_command_line_pass_endpoint_through(capsys):
+    from lrwidgets.__main__ import main
+    from lrwidgets.widgets import RangeTestWidget
+
+    w = RangeTestWidget("quadratic", backend="inline", num_iter=20, endpoint=False)
+    w.run()
+    assert w.result.planned_lrs.tolist() == fastai_sweep(1e-7, 10.0, 20)
+    w.close()
+    assert main(["range-test", "--problem", "quadratic", "--num-iter", "40", "--no-endpoint"]) == 0
+    out = capsys.readouterr().out
+    problem = get_problem("quadratic")
+    model = problem.make_model(0)
+    expected = range_test(
+        model,
+        problem.train_data,
+        problem.loss_fn,
+        make_optimizer(OPTIMIZER, model.parameters()),
+        num_iter=40,
+        endpoint=False,
+        batch_size=problem.batch_size,
+        seed=0,
+        progress=False,
+    )
+    for method, lr in expected.suggestions(warn=False).items():
+        assert f"{method:>8}: {lr:.3g}" in out
+
+
 # -- torch-lr-finder's steepest --------------------------------------------------------------
 def torch_lr_finder_suggestion(lrs, losses, skip_start, skip_end):
     """torch-lr-finder's own ``LRFinder.plot(suggest_lr=True)`` on a history we give it."""
@@ -260,3 +419,36 @@ def test_steepest_is_torch_lr_finders_rule(mode):
             expected = torch_lr_finder_suggestion(lrs, losses, skip_start, skip_end)
             ours = suggest_lr(lrs, losses, "steepest", skip_start=skip_start, skip_end=skip_end)
             assert ours == expected
+
+
+def range_test_on(parts, **kwargs):
+    """``range_test`` on ``tiny_regression()``'s model, optimizer and batches, from 1e-4."""
+    model, optimizer, loader = parts
+    mse = torch.nn.MSELoss()
+    return range_test(model, loader, mse, optimizer, start_lr=1e-4, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize(("end_lr", "num_iter"), [(10.0, 100), (3.0, 100), (1.0, 60)])
+def test_torch_lr_finder_suggestion_is_torch_lr_finders_number(
+    tiny_regression, lr_finder_history, end_lr, num_iter
+):
+    # torch-lr-finder's defaults: smooth_f 0.05, stop at 5x, plot(suggest_lr=True) trims 10 / 5
+    lrs, losses = lr_finder_history(0.05, diverge_th=5, end_lr=end_lr, num_iter=num_iter)
+    theirs = torch_lr_finder_suggestion(lrs, losses, 10, 5)
+    # the same model, optimizer and batches
+    result = range_test_on(tiny_regression(), end_lr=end_lr, num_iter=num_iter, diverge_th=5)
+    assert result.torch_lr_finder_suggestion() == theirs
+    curve, stopped = torch_lr_finder_curve(result.losses)
+    np.testing.assert_allclose(curve, losses, rtol=1e-12)  # its record, step for step
+    assert stopped == (len(losses) < num_iter)
+    np.testing.assert_array_equal(result.lrs[: len(lrs)], lrs)  # the same rates, to the bit
+    if stopped:  # our own stop (debiased EWMA) came later: steepest on our curve differs
+        assert result.suggestion("steepest", warn=False) != theirs
+
+
+def test_torch_lr_finder_suggestion_refuses_a_test_that_ended_first(tiny_regression):
+    # diverge_th 1.5 stops in the first noisy steps, long before torch-lr-finder's 5x
+    result = range_test_on(tiny_regression(), end_lr=10.0, diverge_th=1.5)
+    assert result.stopped_early and not torch_lr_finder_curve(result.losses)[1]
+    with pytest.raises(ValueError, match="before torch-lr-finder would have stopped"):
+        result.torch_lr_finder_suggestion()

@@ -216,10 +216,12 @@ def test_widgets_start_with_the_problems_own_optimizer():
         == "adam"
     )
     training = TrainingWidget(problem="digits-finetune", epochs=1)
+    training._prepare()  # what Run does first
     _, optimizer = training._fresh()
     assert len(optimizer.param_groups) == 2
     training.problem.value = "charlm-transformer"
     assert training._task()[-1] == "loss"  # no accuracy per window: the loss is drawn
+    training._prepare()
     assert type(training._fresh()[1]) is torch.optim.AdamW
 
 

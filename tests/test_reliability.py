@@ -108,3 +108,37 @@ def test_a_minimum_below_the_sweep_or_at_its_unturned_end_is_flagged():
     assert result_of(CLASSIC).caveats() == {}
     blown = np.r_[STILL_FALLING[:60], np.nan]  # a loss that went NaN did turn up
     assert turned_up(blown, ewma(blown))
+
+
+CONSTANT_CURVES = {
+    "constant": lambda c: np.full(NUM_ITER, c),
+    "constant + 1e-12 noise": lambda c: c + 1e-12 * np.random.default_rng(1).normal(size=NUM_ITER),
+    "falls by 1e-12": lambda c: c - 1e-12 * U,
+    "float32 loss": lambda c: np.full(NUM_ITER, c, dtype=np.float32).astype(float),
+}
+
+
+@pytest.mark.parametrize("level", [0.7, 2.302585, 123.456, -3.0])
+@pytest.mark.parametrize("shape", list(CONSTANT_CURVES))
+def test_a_constant_or_nearly_constant_curve_warns(shape, level):
+    raw = CONSTANT_CURVES[shape](level)
+    result = result_of(raw)
+    # the debiased EWMA of a constant differs from it by rounding only: not a fall
+    with pytest.warns(UnreliableCurveWarning, match="never falls clearly"):
+        result.suggestion()
+    with pytest.warns(UnreliableCurveWarning):
+        result.suggestions()
+    assert result.unreliable() is not None
+    assert not turned_up(raw, result.smoothed())  # nor a blow-up
+
+
+def test_a_loss_of_exactly_zero_warns():
+    with pytest.warns(UnreliableCurveWarning, match="never falls clearly"):
+        result_of(np.zeros(NUM_ITER)).suggestion()
+
+
+def test_batch_noise_never_drops_below_float32_rounding_of_the_loss():
+    assert batch_noise(np.full(50, 2.0)) == 2.0 * np.finfo(np.float32).eps
+    assert batch_noise(np.full(50, 0.0)) == 0.0
+    real = noisy(np.full(NUM_ITER, 2.0), sigma=1e-3)
+    assert batch_noise(real) > 10 * 2.0 * np.finfo(np.float32).eps  # real noise is untouched

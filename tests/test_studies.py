@@ -213,6 +213,19 @@ def test_grid_at_best_score_at_and_plateau_by_hand():
         grid.plateau(-0.1)
 
 
+def test_step_costs_are_one_grid_step_either_side_of_the_best_by_hand():
+    val = np.array([[0.50, 0.70], [0.20, 0.24], [0.21, 0.30]])
+    grid = hand_grid(train_loss=np.ones((3, 2)), val_loss=val)
+    below, above = grid.step_costs("val_loss")  # best row 1 (lr 0.1)
+    assert below == pytest.approx([0.30, 0.46]) and above == pytest.approx([0.01, 0.06])
+    train = np.array([[0.5, 0.5], [0.2, 0.2], [np.nan, 0.1]])  # seed 0 diverged at lr 1
+    below, above = hand_grid(train_loss=train).step_costs("train_loss")  # best row 1
+    assert below == pytest.approx([0.3, 0.3]) and np.isinf(above[0]) and above[1] < 0
+    rising = np.array([[0.1, 0.1], [0.2, 0.2], [0.3, 0.3]])  # best at the grid's low end
+    below, above = hand_grid(train_loss=rising).step_costs("train_loss")
+    assert np.isnan(below).all() and above == pytest.approx([0.1, 0.1])
+
+
 def test_comparison_is_each_side_at_its_own_best():
     a = hand_grid(train_loss=np.array([[0.5, 0.6], [0.2, 0.3], [0.9, 0.9]]))
     b = hand_grid(train_loss=np.array([[0.9, 0.9], [0.4, 0.4], [0.1, 0.4]]))
@@ -258,6 +271,20 @@ def test_budget_study_shares_the_range_tests_and_counts_steps(bowl):
     assert "2 epochs = 8 steps" in str(study)
     with pytest.raises(ValueError, match="epochs"):
         budget_study(bowl, (0,), lrs=lrs, progress=False)
+    # another schedule judged against the same range tests: given, not run again
+    constant = budget_study(
+        bowl,
+        (1,),
+        lrs=lrs,
+        seeds=(0, 1),
+        policy="constant",
+        range_tests=study.range_tests,
+        progress=False,
+    )
+    assert all(a is b for a, b in zip(constant.range_tests, study.range_tests, strict=True))
+    assert constant.reports[1].grid.policy == "constant"
+    with pytest.raises(ValueError, match="one range test per seed"):
+        budget_study(bowl, (1,), lrs=lrs, seeds=(0, 1), range_tests=study.range_tests[:1])
 
 
 def test_settings_are_plain_range_tests_and_trainings(bowl):

@@ -9,7 +9,14 @@ checks they share, defaults.py every default.
 from .divergence import check_diverge_th, divergence_limit, divergence_reason
 from .reliability import UnreliableCurveWarning, minimum_caveat, unreliable_reason
 from .schedules import Schedule, constant, cyclic, fastai_one_cycle, one_cycle
-from .smoothing import EWMA, SMOOTHING_CONVENTIONS, ewma, ewma_from_first, smooth
+from .smoothing import (
+    EWMA,
+    SMOOTHING_CONVENTIONS,
+    ewma,
+    ewma_from_first,
+    smooth,
+    torch_lr_finder_curve,
+)
 from .suggest import (
     SUGGESTION_METHODS,
     SUGGESTION_RULES,
@@ -51,6 +58,7 @@ __all__ = [
     "steep",
     "steepest",
     "suggest_lr",
+    "torch_lr_finder_curve",
     "trim_curve",
     "unreliable_reason",
     "valley",

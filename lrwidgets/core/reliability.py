@@ -8,11 +8,15 @@ when the answer means little:
   any sign, offset or scale::
 
       noise = 1.4826 * median(|d - median(d)|) / sqrt(2),   d = raw[t+1] - raw[t]
+      noise = max(noise, eps32 * median(|raw|))
       unreliable  when  smoothed[first] - min(smoothed) <= clear * noise   (clear = 3)
 
   over the part of the curve the rules look at (``trim_curve``). The noise is a robust standard
   deviation of one batch's loss (the median absolute deviation of the step-to-step differences,
-  whose variance is twice the loss's); the blown-up tail barely moves a median. On the course's
+  whose variance is twice the loss's); the blown-up tail barely moves a median. It is never
+  below float32's resolution at the size of the loss (eps32 = 1.2e-7: torch computes losses in
+  float32), so a constant curve, whose smoothed values differ only by rounding, or one that
+  moves by 1e-12, is flagged rather than read as a clear fall. On the course's
   problems (default sweep, seeds 0-2, fastai's trimming) the fall is 1.3-1.5 noise deviations on
   spirals in 100 steps and 0.9-1.2 on the quadratic bowl (both flagged), 3.2-6.4 on spirals in
   300 steps, 4-6 on digits-cnn and 8-13 on digits-mlp.
@@ -30,6 +34,7 @@ import numpy as np
 from .suggest import trim_curve
 
 CLEAR_FALL = 3.0  # how many noise standard deviations make a fall "clear"
+RESOLUTION = float(np.finfo(np.float32).eps)  # smaller relative changes of a loss are rounding
 
 
 class UnreliableCurveWarning(UserWarning):
@@ -38,16 +43,21 @@ class UnreliableCurveWarning(UserWarning):
 
 def batch_noise(losses: Sequence[float] | np.ndarray) -> float:
     """Robust standard deviation of one batch's loss: 1.4826 * MAD(diff(losses)) / sqrt(2),
-    over the finite losses; 0.0 with fewer than 3 of them.
+    over the finite losses, and at least ``RESOLUTION * median(|losses|)`` (float32 rounding);
+    0.0 with fewer than 3 of them.
 
     >>> round(batch_noise(np.random.default_rng(0).normal(5.0, 0.2, size=10_000)), 2)
     0.2
+    >>> batch_noise(np.full(100, 2.0)) == 2.0 * RESOLUTION  # no noise: the rounding floor
+    True
     """
     losses = np.asarray(losses, dtype=float)
-    steps = np.diff(losses[np.isfinite(losses)])
+    finite = losses[np.isfinite(losses)]
+    steps = np.diff(finite)
     if len(steps) < 2:
         return 0.0
-    return float(1.4826 * np.median(np.abs(steps - np.median(steps))) / np.sqrt(2.0))
+    spread = 1.4826 * np.median(np.abs(steps - np.median(steps))) / np.sqrt(2.0)
+    return float(max(spread, RESOLUTION * np.median(np.abs(finite))))
 
 
 def unreliable_reason(

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .checks import check_beta, check_bool
+from .checks import check_beta, check_bool, check_number
 from .defaults import BETA
 
 
@@ -82,6 +82,32 @@ def ewma_from_first(values: Sequence[float] | np.ndarray, beta: float = BETA) ->
     for t, value in enumerate(x):
         out[t] = value if t == 0 else beta * out[t - 1] + (1.0 - beta) * value
     return out
+
+
+def torch_lr_finder_curve(
+    values: Sequence[float] | np.ndarray, smooth_f: float = 0.05, diverge_th: float = 5.0
+) -> tuple[np.ndarray, bool]:
+    """The curve torch-lr-finder's ``LRFinder.range_test`` records from these raw losses, and
+    whether it stopped there.
+
+    It smooths from the first loss, ``ewma_from_first(values, beta=1 - smooth_f)`` (the raw
+    losses when ``smooth_f`` is 0), and stops after the first step t with
+    s_t > diverge_th * min(s_1 .. s_t), keeping that step. A NaN stops nothing (every
+    comparison with NaN is False).
+
+    >>> torch_lr_finder_curve([4.0, 2.0, 1.0, 9.0, 3.0], smooth_f=0.5, diverge_th=2.0)
+    (array([4. , 3. , 2. , 5.5]), True)
+    """
+    smooth_f = check_number("smooth_f", smooth_f)
+    if not 0.0 <= smooth_f < 1.0:
+        raise ValueError(f"smooth_f must be in [0, 1), got {smooth_f!r}")
+    diverge_th = check_number("diverge_th", diverge_th)
+    x = _as_1d(values)
+    curve = ewma_from_first(x, 1.0 - smooth_f) if smooth_f > 0 else x.copy()
+    over = np.flatnonzero(curve > diverge_th * np.fmin.accumulate(curve))
+    if len(over):
+        return curve[: over[0] + 1], True
+    return curve, False
 
 
 SMOOTHING_CONVENTIONS = ("debiased", "biased", "from-first")

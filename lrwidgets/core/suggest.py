@@ -13,11 +13,16 @@ smoothed) curve that ``trim_curve`` kept, and is looked up by name in ``SUGGESTI
   points dropped, then everything from the first NaN on (``fastai_skips``).
 - ``steepest``: torch-lr-finder's rule (``LRFinder.plot(suggest_lr=True)``), the most negative
   central difference per step; torch-lr-finder trims 10 points at the start and 5 at the end.
+  Its *pipeline* differs from fastai's too: it smooths from the first loss with
+  ``smooth_f=0.05`` (``ewma_from_first`` with beta 0.95) and stops at 5x the best, so its
+  number is ``RangeTestResult.torch_lr_finder_suggestion()``, not ``steepest`` on our curve.
 
 Where we knowingly differ from fastai: ``valley`` clamps an index of -1 to the first point, where
 fastai's Python indexing would wrap round to the *last* (largest) learning rate; a curve too short
 for a rule raises ValueError instead of IndexError; the cut is at the first non-finite loss
-(fastai: the first NaN), which is the same curve for a range test, since it stops there.
+(fastai: the first NaN; an infinite loss is the last point fastai records, and the last 5 are
+dropped anyway). fastai does not stop on a NaN loss but records NaN to the end of its sweep,
+where a range test stops: ``RangeTestResult.skips`` trims such a curve as fastai trims its own.
 """
 
 from __future__ import annotations
@@ -151,7 +156,11 @@ def slide(
 def steepest(lrs: np.ndarray, losses: np.ndarray) -> float:
     """torch-lr-finder's rule: argmin of ``np.gradient(losses)``, the slope per step (central
     differences inside, one-sided at the ends): per log(lr) for an exponential sweep, per lr
-    for a linear one."""
+    for a linear one.
+
+    The rule only: torch-lr-finder runs it on its own curve, smoothed from the first loss with
+    ``smooth_f=0.05`` and stopped at 5x the best, trimmed 10 / 5. On a range test's result,
+    ``result.torch_lr_finder_suggestion()`` replays that pipeline and gives its number."""
     return float(lrs[int(np.argmin(np.gradient(losses)))])
 
 
@@ -178,7 +187,8 @@ def suggest_lr(
 
     The curve is used as given apart from ``skip_start`` / ``skip_end`` points and a non-finite
     tail (``trim_curve``). ``RangeTestResult.suggestion`` trims like fastai's ``lr_find`` by
-    default; here, pass ``*fastai_skips(num_iter)`` for the same answer.
+    default; here, pass ``*fastai_skips(num_iter)`` for the same answer on a curve as fastai
+    records it (after a NaN loss: NaN to the end of the sweep).
     """
     check_choice("method", method, SUGGESTION_METHODS)
     lrs, losses = trim_curve(lrs, losses, skip_start, skip_end)

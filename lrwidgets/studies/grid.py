@@ -88,6 +88,21 @@ class TrainingGrid:
             return np.full(len(self.seeds), np.nan)
         return score[int(np.argmin(np.abs(np.log(self.lrs / lr))))]
 
+    def step_costs(self, metric: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """What one grid step off ``best()`` costs each seed: (below, above), one value per seed,
+
+            below = score[i - 1] - score[i],   above = score[i + 1] - score[i],   i = best row,
+
+        so 0 means "as good as the best" (+inf where the run a step off diverged, NaN on a side
+        where the best is the grid's end). Is a factor too high worse than one too low?
+        """
+        score = self.score(metric)
+        i = int(np.argmin(score.mean(axis=1)))
+        none = np.full(len(self.seeds), np.nan)
+        below = score[i - 1] - score[i] if i > 0 else none
+        above = score[i + 1] - score[i] if i + 1 < len(self.lrs) else none
+        return below, above
+
     def plateau(self, margin: float = 0.1, metric: str | None = None) -> np.ndarray:
         """The lrs that train almost as well as the best: mean score <= best + margin * |best|.
 

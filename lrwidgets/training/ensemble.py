@@ -41,7 +41,7 @@ from ..core.defaults import SGD_MOMENTUM
 from .data import Batches, as_batches, fixed_batches, is_tensor_pair, peek, resolve_device
 from .fit import check_schedule
 from .loop import LossFn, is_class_labels, resolve_loss
-from .state import local_generator, seeded
+from .randomness import local_generator, seeded
 
 Tensors = dict[str, torch.Tensor]
 

@@ -41,22 +41,25 @@ from ..core import EWMA, check_diverge_th, divergence_reason, lr_sweep
 from ..core.checks import check_beta, check_choice, check_int, check_positive
 from ..core.defaults import BETA, DIVERGE_TH, END_LR, NUM_ITER, START_LR, SWEEP_MODE
 from .data import as_batches, forever, in_groups
-from .distributed import any_rank, mean_over_ranks, rank, training_device
+from .distributed import Ranks, rank, training_device
 from .groups import lr_ratios, set_group_lrs
 from .loop import (
     STOPPED_BY_CALLBACK,
     Callback,
     LossFn,
     StepFn,
+    StepOutcome,
     autocast,
+    check_amp,
     check_common,
     evaluate,
     grad_scaler,
     train_step,
 )
+from .randomness import local_generator
 from .result import RangeTestResult
 from .run import first_batch, training_run
-from .state import local_generator
+from .state import check_restorable
 
 VARY = ("init", "order", "both")
 
@@ -137,6 +140,7 @@ def range_test(
     end_lr: float = END_LR,
     num_iter: int = NUM_ITER,
     mode: str = SWEEP_MODE,
+    endpoint: bool = True,
     beta: float = BETA,
     diverge_th: float = DIVERGE_TH,
     val_data: Any = None,
@@ -160,12 +164,18 @@ def range_test(
       otherwise. ``optimizer``: None is SGD with momentum 0.9. Its lr is overwritten each
       step; with several param groups, group i gets lr_t * lr_i / lr_0 (the optimizer's
       ratios are kept, see ``groups.py``) and the curve's x axis is group 0's lr.
+    - ``endpoint``: True (default) sweeps to ``end_lr`` included, as torch-lr-finder does;
+      False stops one step short of it, lr_i = start_lr * (end_lr / start_lr) ** (i / num_iter),
+      as fastai's ``lr_find`` does, so that fastai's arguments give fastai's rates and (with the
+      default trimming) its suggestions (``lrwidgets.core.lr_sweep``).
     - ``val_data``: held-out ``(X, y)`` or batches; after every step the loss on all of it
       (eval mode, no gradients) is the recorded loss, and the training loss is kept too.
     - ``device``: "auto" (CUDA, then MPS, else CPU), "cpu", "cuda", "cuda:1", a torch.device.
       The model trains there and goes back afterwards (a DDP model trains where it is).
     - ``seed``: the same seed gives the same curve (batch order and dropout); torch's global
-      random state is left as it was.
+      random state is left as it was, and so is a DataLoader's own ``generator=`` (seeded with
+      ``seed`` during the test). In a background thread the run draws from a private stream
+      (``randomness.py``).
     - ``callback(step, lr, loss)``: called after every step (step counts from 0); a truthy
       return stops the test. ``step_fn(model, batch) -> loss`` replaces ``loss_fn`` for batches
       that are not (inputs, targets).
@@ -178,88 +188,122 @@ def range_test(
       before every step, as ``torch.nn.utils.clip_grad_norm_`` does in the training loop.
     - Inside an initialised ``torch.distributed`` process group (a DDP model, each rank its own
       shard of the data), the recorded loss is the mean over the ranks and a stop on any rank
-      stops all of them at the same step: every rank gets the same result (``distributed.py``).
+      stops all of them at the same step: every rank gets the same result. The settings must be
+      the same on every rank (a ValueError names the one that differs); when one rank raises,
+      the others raise ``PeerFailed`` within the step (``distributed.py``).
+
+    Inside ``torch.no_grad()`` the test turns gradients on for itself; inside
+    ``torch.inference_mode()``, for a model on the meta device or with lazy modules not yet
+    initialised (``nn.LazyLinear`` before its first forward) it refuses with a ValueError.
+    A second Ctrl-C waits until everything is back, then is raised (``interrupts.py``).
 
     The arguments, and the first batch against the model (see ``loop.py``: dtypes, a tuple
     ``(X, y)``, a loss object rather than its class), are checked before training; bad ones
     raise ValueError or TypeError. A failure inside the first step is re-raised with the call
     that failed, the batch's shapes and dtypes, and the model's dtype and device.
     """
-    planned = lr_sweep(start_lr, end_lr, num_iter, mode)
-    beta = check_beta("beta", beta)
-    diverge_th = check_diverge_th(diverge_th)
-    check_common(model, loss_fn, optimizer, seed, callback, step_fn, progress)
-    accumulation_steps = check_int("accumulation_steps", accumulation_steps, minimum=1)
-    if clip_grad_norm is not None:
-        clip_grad_norm = check_positive("clip_grad_norm", clip_grad_norm)
-    ratios = lr_ratios(optimizer)
-    device = training_device(model, device)
-    amp_context = autocast(device, amp)
-    batches = as_batches(data, batch_size).to(device)
-
-    curve = Curve(EWMA(beta), diverge_th)
-    reason = None
-    with training_run(
-        model,
-        optimizer,
-        device,
-        start_lr,
-        seed=seed,
-        val_data=val_data,
-        batch_size=batch_size,
-        steps=num_iter,
-        desc="range test",
-        progress=progress and rank() == 0,
-        restore_after=True,
-    ) as run:
-        scaler = grad_scaler(device, amp)
-        stream = forever(batches, local_generator(seed))
-        loss_fn, stream = first_batch(stream, model, loss_fn, step_fn, amp_context)
-        steps = in_groups(stream, accumulation_steps)  # endless: the sweep sets the length
-        for step, (lr, step_batches) in enumerate(zip(planned.tolist(), steps, strict=False)):
-            set_group_lrs(run.opt, lr, ratios)
-            outcome = train_step(
-                model,
-                run.opt,
-                step_batches,
-                loss_fn,
-                step_fn,
-                amp_context,
+    ranks = Ranks()  # the exchanges with the other ranks of a process group (distributed.py)
+    with ranks.failures_shared():
+        planned = lr_sweep(start_lr, end_lr, num_iter, mode, endpoint)
+        beta = check_beta("beta", beta)
+        diverge_th = check_diverge_th(diverge_th)
+        check_common(model, loss_fn, optimizer, seed, callback, step_fn, progress)
+        check_restorable(model)
+        accumulation_steps = check_int("accumulation_steps", accumulation_steps, minimum=1)
+        if clip_grad_norm is not None:
+            clip_grad_norm = check_positive("clip_grad_norm", clip_grad_norm)
+        ratios = lr_ratios(optimizer)
+        ranks.agree(
+            dict(
+                num_iter=num_iter,
+                start_lr=start_lr,
+                end_lr=end_lr,
+                mode=mode,
+                endpoint=endpoint,
+                beta=beta,
+                diverge_th=diverge_th,
+                accumulation_steps=accumulation_steps,
                 clip_grad_norm=clip_grad_norm,
-                scaler=scaler,
-                first=step == 0,
+                amp={True: "bf16", False: "off"}.get(check_amp(amp), amp),
+                val_data=val_data is not None,
             )
-            train, loss = measured_losses(
-                outcome.loss.item(), model, run.val, loss_fn, step_fn, amp_context
-            )
-            run.bar.update()
-            if scaler is not None and any_rank(outcome.skipped) and math.isfinite(loss):
-                curve.skip(lr, loss)  # no step was taken at this lr: not on the curve
-                continue
-            reason = curve.add(lr, loss, train, held_out=run.val is not None)
-            stop = any_rank(callback is not None and bool(callback(curve.steps - 1, lr, loss)))
-            if reason is None and stop:
-                reason = STOPPED_BY_CALLBACK
-            if reason is not None:
-                break
+        )
+        device = training_device(model, device)
+        amp_context = autocast(device, amp)
+        batches = as_batches(data, batch_size).to(device)
+
+        curve = Curve(EWMA(beta), diverge_th)
+        reason = None
+        with training_run(
+            model,
+            optimizer,
+            device,
+            start_lr,
+            seed=seed,
+            data=data,
+            val_data=val_data,
+            batch_size=batch_size,
+            steps=num_iter,
+            desc="range test",
+            progress=progress and rank() == 0,
+            restore_after=True,
+        ) as run:
+            scaler = grad_scaler(device, amp)
+            stream = forever(batches, local_generator(seed))
+            loss_fn, stream = first_batch(stream, model, loss_fn, step_fn, amp_context)
+            steps = in_groups(stream, accumulation_steps)  # endless: the sweep sets the length
+            train_loss_fn, train_step_fn = loss_fn, step_fn
+            if ranks.on:  # every rank's forward pass heard before backward's all-reduce
+                train_loss_fn, train_step_fn = None, ranks.synced(loss_fn, step_fn)
+            for step, (lr, step_batches) in enumerate(zip(planned.tolist(), steps, strict=False)):
+                ranks.exchange()  # ready: every rank has its batches
+                set_group_lrs(run.opt, lr, ratios)
+                outcome = train_step(
+                    model,
+                    run.opt,
+                    step_batches,
+                    train_loss_fn,
+                    train_step_fn,
+                    amp_context,
+                    clip_grad_norm=clip_grad_norm,
+                    scaler=scaler,
+                    first=step == 0,
+                )
+                train, loss, skipped = measured_losses(
+                    outcome, model, run.val, loss_fn, step_fn, amp_context, ranks
+                )
+                run.bar.update()
+                if scaler is not None and skipped and math.isfinite(loss):
+                    curve.skip(lr, loss)  # no step was taken at this lr: not on the curve
+                    continue
+                reason = curve.add(lr, loss, train, held_out=run.val is not None)
+                stop = ranks.any(callback is not None and bool(callback(curve.steps - 1, lr, loss)))
+                if reason is None and stop:
+                    reason = STOPPED_BY_CALLBACK
+                if reason is not None:
+                    break
+        ranks.exchange()  # done: every rank has its model and optimizer back
     return curve.result(planned, mode, beta, reason, ratios, held_out=val_data is not None)
 
 
 def measured_losses(
-    train: float,
+    outcome: StepOutcome,
     model: nn.Module,
     val: list | None,
     loss_fn: LossFn | None,
     step_fn: StepFn | None,
     amp_context: AbstractContextManager,
-) -> tuple[float, float]:
+    ranks: Ranks,
+) -> tuple[float, float, bool]:
     """(the step's training loss, the loss the curve records: the loss on all of ``val``
-    after the step, or the training loss without it), each the mean over the ranks."""
+    after the step, or the training loss without it), each the mean over the ranks, and
+    whether a GradScaler skipped the step on any rank: one exchange."""
+    train = outcome.loss.item()
     loss = train
     if val is not None:
         loss = evaluate(model, val, loss_fn, step_fn, amp_context)[0]
-    train, loss = mean_over_ranks([train, loss])
-    return train, loss
+    train, loss, skipped = ranks.mean([train, loss, float(outcome.skipped)])
+    return train, loss, skipped > 0
 
 
 def repeat_range_test(

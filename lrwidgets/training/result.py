@@ -24,9 +24,10 @@ from ..core import (
     minimum_caveat,
     one_cycle,
     suggest_lr,
+    torch_lr_finder_curve,
     unreliable_reason,
 )
-from ..core.checks import check_beta, check_bool, check_choice
+from ..core.checks import check_beta, check_bool, check_choice, check_int
 from ..core.defaults import BETA, DIVERGE_TH, SWEEP_MODE
 
 if TYPE_CHECKING:
@@ -96,14 +97,31 @@ class RangeTestResult:
         """Number of steps planned (the ``num_iter`` the test was asked for)."""
         return len(self.planned_lrs)
 
+    @property
+    def steps_not_taken(self) -> int:
+        """Steps of the sweep the test did not get to (after an early stop), 0 otherwise."""
+        return max(0, self.num_iter - self.steps - len(self.skipped_lrs))
+
     def skips(self, skip_start: int | None = None, skip_end: int | None = None) -> tuple[int, int]:
-        """The points the rules drop at the start and the end; None means fastai's ``lr_find``
-        default, ``num_iter // 10`` at the start (of the *planned* steps) and 5 at the end."""
+        """The points the rules drop at the start and the end of ``lrs``; None means fastai's
+        ``lr_find`` default, ``num_iter // 10`` at the start (of the *planned* steps) and 5 at
+        the end.
+
+        After a NaN loss, the end's count first eats the steps not taken: fastai does not stop
+        on a NaN (``nan > 4 * best`` is False), so its recorder holds NaN smoothed losses to the
+        end of the sweep, its ``[:-5]`` drops those, and its cut at the first NaN keeps every
+        finite point before it. This test stops at the NaN; dropping
+        ``max(0, skip_end - steps_not_taken)`` of its points keeps the same ones. (An infinite
+        loss stops fastai too, at 4x: nothing changes.)
+        """
         default_start, default_end = fastai_skips(self.num_iter)
-        return (
-            default_start if skip_start is None else skip_start,
-            default_end if skip_end is None else skip_end,
+        skip_start = check_int(
+            "skip_start", default_start if skip_start is None else skip_start, minimum=0
         )
+        skip_end = check_int("skip_end", default_end if skip_end is None else skip_end, minimum=0)
+        if self.steps and np.isnan(self.losses[-1]):
+            skip_end = max(0, skip_end - self.steps_not_taken)
+        return skip_start, skip_end
 
     def suggestion(
         self,
@@ -117,7 +135,9 @@ class RangeTestResult:
         """The learning rate ``method`` suggests on the debiased smoothed curve, trimmed as
         fastai's ``lr_find`` trims it unless ``skip_start`` / ``skip_end`` say otherwise
         (``lrwidgets.core.suggest`` has the rules). With the defaults, "valley", "steep",
-        "minimum" and "slide" give fastai's answer on this curve.
+        "minimum" and "slide" give fastai's answer on this curve (also after a NaN loss: see
+        ``skips``); "steepest" is torch-lr-finder's rule on *this* curve, and
+        ``torch_lr_finder_suggestion`` its number on its own curve.
 
         Warns ``UnreliableCurveWarning`` when the curve never falls clearly (``unreliable``).
         Raises ValueError if the curve is too short (see ``suggestions`` to skip those).
@@ -152,6 +172,39 @@ class RangeTestResult:
         if warn and found:
             self._warn_if_unreliable(curve, skip_start, skip_end)
         return found
+
+    def torch_lr_finder_suggestion(
+        self,
+        smooth_f: float = 0.05,
+        diverge_th: float = 5.0,
+        *,
+        skip_start: int = 10,
+        skip_end: int = 5,
+    ) -> float:
+        """torch-lr-finder's number for this test: its pipeline replayed on the raw losses.
+
+        ``steepest`` is torch-lr-finder's *rule*; its *pipeline* differs from fastai's:
+        ``LRFinder.range_test`` smooths from the first loss with ``smooth_f=0.05``
+        (``ewma_from_first``, beta 0.95) and stops at ``diverge_th=5`` times the best
+        (``lrwidgets.core.torch_lr_finder_curve``), then ``LRFinder.plot(suggest_lr=True)``
+        drops 10 points at the start and 5 at the end and takes ``steepest``. So with the same
+        model, optimizer, batches and sweep (``endpoint=True``)::
+
+            range_test(model, loader, loss_fn, optimizer, start_lr=..., end_lr=...,
+                       num_iter=..., diverge_th=5).torch_lr_finder_suggestion()
+
+        is the number ``LRFinder.plot(suggest_lr=True)`` prints. Raises ValueError when this
+        test ended before torch-lr-finder would have (its own stop, or a NaN loss, came first
+        and the sweep was not over): run it again with a larger ``diverge_th``.
+        """
+        curve, stopped = torch_lr_finder_curve(self.losses, smooth_f, diverge_th)
+        if not stopped and self.steps < self.num_iter:
+            raise ValueError(
+                f"this test ended at step {self.steps} of {self.num_iter} ({self.stop_reason}), "
+                "before torch-lr-finder would have stopped: run it with a larger diverge_th"
+            )
+        lrs = self.lrs[: len(curve)]
+        return suggest_lr(lrs, curve, "steepest", skip_start=skip_start, skip_end=skip_end)
 
     def unreliable(
         self, beta: float | None = None, skip_start: int | None = None, skip_end: int | None = None

@@ -34,11 +34,11 @@ from ..core.defaults import (
 from ..plots import CurveView, draw_range_test, format_lr, update_range_test
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import RangeTestResult, range_test
-from ..training.copies import private_copy
+from ..training.copies import private_copy, private_data
 from ..training.data import is_tensor_pair
 from ..training.loop import STOPPED_BY_CALLBACK
 from ..training.optimizers import OPTIMIZERS, make_optimizer
-from .base import LRWidget, check_custom_parts
+from .base import LRWidget, check_batch_size_applies, check_custom_parts
 from .controls import (
     STYLE,
     apply_defaults,
@@ -60,6 +60,7 @@ RUN_SETTINGS = (
     "mode",
     "start_lr",
     "end_lr",
+    "endpoint",
     "num_iter",
     "diverge_th",
     "seed",
@@ -75,12 +76,14 @@ class RangeTestWidget(LRWidget):
     (and optionally ``loss_fn`` or ``step_fn(model, batch) -> loss`` for batches that are not
     ``(inputs, targets)``, and ``optimizer``) to test your own model instead ("custom").
     Every run tests a private copy of your model and optimizer (``private_copy``: a deepcopy of
-    both in one call, made when Run is pressed), so yours are never touched: you can go on training
+    both in one call, made when Run is pressed) and of a DataLoader (``private_data``: its own
+    workers, sampler and generator), so yours are never touched: you can go on training
     them in the next cell while a Run-button test goes on. ``batch_size`` shows only for
     ``(X, y)`` data (a DataLoader batches itself); the optimizer choice only without
     ``optimizer``; a problem with its own optimizer (the transformer's AdamW, the fine-tune's
     two param groups) offers it as "own" and starts with it. Other keyword arguments set the
-    controls: ``start_lr``, ``end_lr``, ``num_iter``, ``mode``, ``beta``, ``diverge_th``,
+    controls: ``start_lr``, ``end_lr``, ``endpoint`` (False: fastai's sweep, one step short of
+    end_lr, see ``range_test``), ``num_iter``, ``mode``, ``beta``, ``diverge_th``,
     ``batch_size``, ``seed``, ``accumulation_steps``, ``clip_grad_norm`` (0: no clipping),
     ``optimizer_name``, ``debias``, ``show_raw``, ``show_smoothed``, ``show_conventions``,
     ``skip_start``, ``skip_end``, ``suggestion_method``.
@@ -108,6 +111,7 @@ class RangeTestWidget(LRWidget):
         "mode",
         "start_lr",
         "end_lr",
+        "endpoint",
         "num_iter",
         "beta",
         "diverge_th",
@@ -122,6 +126,7 @@ class RangeTestWidget(LRWidget):
         "mode",
         "start_lr",
         "end_lr",
+        "endpoint",
         "num_iter",
         "batch_size",
         "diverge_th",
@@ -150,6 +155,7 @@ class RangeTestWidget(LRWidget):
         backend: str | None = None,
         **defaults: Any,
     ) -> None:
+        check_batch_size_applies(model, data, defaults)
         super().__init__()
         check_custom_parts(model, data, loss_fn, step_fn, optimizer=optimizer)
         self.model, self.data, self.loss_fn, self.optimizer = model, data, loss_fn, optimizer
@@ -157,6 +163,7 @@ class RangeTestWidget(LRWidget):
         self._problems: dict[str, Problem] = {}
         self._pins: list[tuple[str | None, RangeTestResult, dict[str, Any]]] = []
         self._run_settings: dict[str, Any] = {}
+        self._live = False  # a running test's unfinished curve is on the plot (draw_lock)
         self._setup((5.8, 6.4), backend)
         self._setup_runner(self._range_test, prepare=self._prepare)
         self._job: dict[str, Any] = {}
@@ -185,6 +192,7 @@ class RangeTestWidget(LRWidget):
         self.mode = toggle("mode", SWEEP_MODES)
         self.start_lr = log_slider("start_lr", START_LR)
         self.end_lr = log_slider("end_lr", END_LR)
+        self.endpoint = ipywidgets.Checkbox(True, description="end_lr included (off: fastai's)")
         self.num_iter = number_box(ipywidgets.IntText, "num_iter", NUM_ITER)
         self.batch_size = number_box(ipywidgets.IntText, "batch_size", 64)
         self.diverge_th = number_box(ipywidgets.FloatText, "diverge_th", DIVERGE_TH)
@@ -236,7 +244,7 @@ class RangeTestWidget(LRWidget):
         """The test's settings above the plot, the ways of reading it below."""
         self.children = [
             row(self.problem, self.optimizer_name, self.mode),
-            row(self.start_lr, self.end_lr),
+            row(self.start_lr, self.end_lr, self.endpoint),
             row(self.num_iter, self.batch_size, self.diverge_th, self.seed),
             row(self.accumulation_steps, self.clip_grad_norm),
             self.runner.widget,
@@ -263,7 +271,9 @@ class RangeTestWidget(LRWidget):
         """Before the work (in the caller's thread): read the controls and make the model."""
         job = {name: getattr(self, name).value for name in self.TEST_SETTINGS}
         # The sweep checks start_lr, end_lr, num_iter and mode now and is the live lr panel.
-        job["planned"] = lr_sweep(job["start_lr"], job["end_lr"], job["num_iter"], job["mode"])
+        job["planned"] = lr_sweep(
+            job["start_lr"], job["end_lr"], job["num_iter"], job["mode"], job["endpoint"]
+        )
         self._check_skips()
         job["settings"] = {name: getattr(self, name).value for name in RUN_SETTINGS}
         job["parts"] = self._parts()
@@ -281,7 +291,9 @@ class RangeTestWidget(LRWidget):
         model, data, loss_fn, optimizer = job["parts"]
         settings = job["settings"]
         self.runner.set_progress(0, len(planned))
-        self.suggestions, self.suggested_lr = {}, None  # the last run's no longer apply
+        with self.draw_lock:
+            self._live = True
+            self.suggestions, self.suggested_lr = {}, None  # the last run's no longer apply
         self.summary.value = "running..."
         lrs, losses = [], []
 
@@ -310,6 +322,7 @@ class RangeTestWidget(LRWidget):
             end_lr=job["end_lr"],
             num_iter=job["num_iter"],
             mode=mode,
+            endpoint=job["endpoint"],
             beta=beta,
             diverge_th=diverge_th,
             batch_size=job["batch_size"],
@@ -322,9 +335,11 @@ class RangeTestWidget(LRWidget):
         )
         if result.stop_reason == STOPPED_BY_CALLBACK:  # our callback only stops on Stop
             result = replace(result, stop_reason=STOPPED)
-        self._run_settings = settings
-        self.result = result
-        self._draw(result)
+        with self.draw_lock:  # the beta read for the suggestions is the beta shown
+            self._run_settings = settings
+            self.result = result
+            self._live = False
+            self._draw(result)
 
     def _parts(self) -> tuple[nn.Module, Any, Any, Any]:
         """Model, data, loss and optimizer of the chosen problem: a fresh model for built-ins,
@@ -334,7 +349,7 @@ class RangeTestWidget(LRWidget):
             if optimizer is None:
                 optimizer = make_optimizer(self.optimizer_name.value, self.model.parameters())
             model, optimizer = private_copy(self.model, optimizer)
-            return model, self.data, self.loss_fn, optimizer
+            return model, private_data(self.data), self.loss_fn, optimizer
         problem = self._get_problem(self.problem.value)
         model = problem.make_model(self.seed.value)
         optimizer = problem.optimizer_for(model, self.optimizer_name.value)
@@ -348,7 +363,9 @@ class RangeTestWidget(LRWidget):
     # -- drawing ----------------------------------------------------------------------------------
     def _draw(self, result: RangeTestResult, live: bool = False) -> None:
         """Draw ``result`` with the smoothing controls' values; after a run, also update the
-        suggestions (a live, unfinished curve gets no markers)."""
+        suggestions (a live, unfinished curve gets no markers). All under ``draw_lock``: the
+        controls' values read, the suggestions set and ``suggested_lr`` (a linked
+        ScheduleWidget's max_lr) belong together, whichever thread draws."""
         with self.draw_lock:
             view = CurveView(
                 beta=self.beta.value,
@@ -362,9 +379,9 @@ class RangeTestWidget(LRWidget):
             )
             found = update_range_test(self.artists, result, view, pinned=self.pinned)
             self.view.draw()
-        if not live:
-            self.suggestions = found
-            self._pick_suggestion()
+            if not live:
+                self.suggestions = found
+                self._pick_suggestion()
 
     def _restyle(self, change: dict | None = None) -> None:
         """A smoothing control moved: re-smooth the stored losses; no training. Skips that are
@@ -375,17 +392,19 @@ class RangeTestWidget(LRWidget):
             self.message.show_error(error)
             return
         self.message.clear()
-        if self.result is not None and not self.runner.running:
-            self._draw(self.result)
+        with self.draw_lock:  # a run that ends meanwhile draws before or after, never across
+            if self.result is not None and not (self._live and self.runner.running):
+                self._draw(self.result)
 
     def _check_skips(self) -> None:
         check_int("skip_start", self.skip_start.value, minimum=0)
         check_int("skip_end", self.skip_end.value, minimum=0)
 
     def _pick_suggestion(self, change: dict | None = None) -> None:
-        method = self.suggestion_method.value
-        self.suggested_lr = self.suggestions.get(method)
-        self.summary.value = self._summary()
+        with self.draw_lock:
+            method = self.suggestion_method.value
+            self.suggested_lr = self.suggestions.get(method)
+            self.summary.value = self._summary()
 
     def _summary(self) -> str:
         result = self.result
