@@ -154,6 +154,12 @@ def test_curve_minimum_is_the_lowest_smoothed_point(spirals):
     smoothed = result.smoothed()
     finite = np.isfinite(smoothed)
     assert curve_minimum_lr(result) == result.lrs[finite][np.argmin(smoothed[finite])]
+    # trimmed as fastai trims: the first num_iter // 10 and the last 5 points left out
+    kept = slice(result.num_iter // 10, len(smoothed) - 5)
+    lrs, curve = result.lrs[kept], smoothed[kept]
+    lowest = lrs[np.isfinite(curve)][np.argmin(curve[np.isfinite(curve)])]
+    assert curve_minimum_lr(result, skip_start=None, skip_end=None) == lowest
+    assert curve_minimum_lr(result, skip_start=30) >= result.lrs[30]
 
 
 def test_range_test_gap_on_the_bowl(bowl):
