@@ -294,6 +294,26 @@ def test_settings_are_plain_range_tests_and_trainings(bowl):
     assert "batch 16" in str(study)
 
 
+def test_setting_moves_are_per_seed_log_ratios(bowl):
+    """moves(a, b): seed by seed, log10 of how far the best lr and the curve minimum move."""
+    lrs = [0.02, 0.2, 2.0]
+    study = batch_size_study(
+        bowl, (16, 128), lrs=lrs, epochs=2, seeds=(0, 1, 2), num_iter=40, progress=False
+    )
+    best, curve = study.moves("batch 16", "batch 128")
+    assert best.shape == curve.shape == (3,)
+    for name in ("batch 16", "batch 128"):
+        grid = study.grids[name]
+        assert np.array_equal(study.best_per_seed(name), best_lr_per_seed(grid, study.metric))
+        minima = [curve_minimum_lr(r) for r in study.range_tests[name]]
+        assert np.array_equal(study.curve_minima(name), minima)
+    own = {n: study.best_per_seed(n) for n in study.grids}
+    assert np.allclose(best, np.log10(own["batch 128"] / own["batch 16"]))
+    minima = {n: study.curve_minima(n) for n in study.grids}
+    assert np.allclose(curve, np.log10(minima["batch 128"] / minima["batch 16"]))
+    assert set(np.round(best, 9)) <= {-2.0, -1.0, 0.0, 1.0, 2.0}  # the grid is a decade apart
+
+
 def test_optimizer_choices_and_study(bowl):
     model = torch.nn.Linear(3, 1)
     built = {name: factory(model) for name, factory in OPTIMIZER_CHOICES.items()}
