@@ -17,9 +17,11 @@ from lrwidgets.studies import (
     best_lr_per_seed,
     bias_and_variance,
     budget_study,
+    crossed_range_tests,
     curve_minimum_lr,
     optimizer_study,
     range_test_gap,
+    source_moves,
     study_settings,
     suggestion_spread,
     train_at_lrs,
@@ -145,6 +147,29 @@ def test_spread_over_seeds(spirals):
         assert finite.min() <= spread.geometric_mean * (1 + 1e-12)
         assert spread.geometric_mean <= finite.max() * (1 + 1e-12)
     assert any(s.decades > 0 for s in spreads.values())
+
+
+def test_crossed_range_tests_change_one_source_per_seed(spirals):
+    """Each seed's "init" run differs from its reference in the weights only, its "order" run
+    in the batch order only; source_moves measures each against the seed's own reference."""
+    kwargs = dict(loss_fn=spirals.loss_fn, num_iter=40, progress=False)
+    runs = crossed_range_tests(
+        spirals.make_model, spirals.train_data, seeds=(0, 3), partner=50, **kwargs
+    )
+    for seed, ref, init, order in zip((0, 3), *runs.values(), strict=True):
+        run = lambda weights, batches: range_test(  # noqa: E731
+            spirals.make_model(weights), spirals.train_data, seed=batches, **kwargs
+        )
+        assert np.array_equal(ref.losses, run(seed, seed).losses)
+        assert np.array_equal(init.losses, run(50 + seed, seed).losses)
+        assert np.array_equal(order.losses, run(seed, 50 + seed).losses)
+    moves = source_moves(runs, "minimum")
+    reference = np.log10([r.suggestion("minimum") for r in runs["reference"]])
+    for source in ("init", "order"):
+        expected = np.abs(np.log10([r.suggestion("minimum") for r in runs[source]]) - reference)
+        assert np.allclose(moves[source], expected) and np.all(moves[source] >= 0)
+    with pytest.raises(ValueError, match="partner"):
+        crossed_range_tests(spirals.make_model, spirals.train_data, seeds=(0,), partner=0)
 
 
 def test_curve_minimum_is_the_lowest_smoothed_point(spirals):
