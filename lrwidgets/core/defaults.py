@@ -26,6 +26,9 @@ ONE_CYCLE_FINAL_DIV_FACTOR = 1e4  # torch OneCycleLR(final_div_factor=1e4): last
 FASTAI_PCT_START = 0.25  # fastai fit_one_cycle(pct_start=0.25)
 FASTAI_DIV = 25.0  # fastai fit_one_cycle(div=25.0): first lr = lr_max / 25
 FASTAI_DIV_FINAL = 1e5  # fastai fit_one_cycle(div_final=1e5): last lr = lr_max / 1e5
+LINEAR_LR_START_FACTOR = 1 / 3  # torch LinearLR(start_factor=1/3): warm-up's first lr factor
+WARMUP_SHARE = 0.1  # a transformer's warm-up: the first tenth of the steps (core.warmup) ...
+WARMUP_START_FACTOR = 0.01  # ... from a hundredth of the peak lr
 # The momenta (base, max):
 ONE_CYCLE_MOMENTA = (0.85, 0.95)  # torch OneCycleLR(base_momentum=0.85, max_momentum=0.95)
 CYCLIC_MOMENTA = (0.8, 0.9)  # torch CyclicLR(base_momentum=0.8, max_momentum=0.9)

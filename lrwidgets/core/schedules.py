@@ -67,6 +67,10 @@ class Schedule:
         """
         if self.name == "fastai_one_cycle":
             return _fastai_code(self.params)
+        if self.name == "warmup_cosine":
+            from .warmup import warmup_cosine_code  # warmup.py builds on this module
+
+            return warmup_cosine_code(self.params)
         if self.name == "constant":
             lr = self.params["lr"]
             return (

@@ -87,14 +87,14 @@ def compare_schedules(
     problem: Problem,
     lrs: Sequence[float] = DEFAULT_LRS,
     *,
-    policies: Sequence[str] = TRAIN_POLICIES,
+    policies: Sequence[str] = ("constant", "one_cycle"),
     epochs: int = 3,
     seeds: Sequence[int] = (0, 1, 2),
     metric: str | None = None,
     progress: bool = True,
     **train_kwargs,
 ) -> Comparison:
-    """Train ``problem`` with each schedule policy ("constant", "one_cycle") at every lr of
+    """Train ``problem`` with each schedule policy (of ``TRAIN_POLICIES``) at every lr of
     ``lrs`` and seed (``train_at_lrs``), then compare them each at its own best lr
     (``Comparison``)."""
     for policy in policies:

@@ -29,6 +29,7 @@ from .grid import (
     OptimizerFactory,
     TrainingGrid,
     best_lr_per_seed,
+    own_optimizer,
     train_at_lrs,
 )
 
@@ -152,13 +153,14 @@ def seeded_range_tests(
     **range_test_kwargs,
 ) -> list[RangeTestResult]:
     """One range test per seed on ``problem`` (initial weights and batch order both follow the
-    seed, as in ``train_at_lrs``), with the problem's loss and batch size."""
+    seed, as in ``train_at_lrs``), with the problem's loss, batch size and optimizer (its own
+    where it has one, unless ``optimizer_factory`` is given: ``own_optimizer``)."""
     return repeat_range_test(
         problem.make_model,
         problem.train_data,
         seeds=tuple(seeds),
         vary="both",
-        optimizer_factory=optimizer_factory,
+        optimizer_factory=own_optimizer(problem, optimizer_factory),
         loss_fn=problem.loss_fn,
         batch_size=problem.batch_size,
         device=device,

@@ -39,7 +39,16 @@ from ..training.data import is_tensor_pair
 from ..training.loop import STOPPED_BY_CALLBACK
 from ..training.optimizers import OPTIMIZERS, make_optimizer
 from .base import LRWidget, check_batch_size_applies, check_custom_parts
-from .controls import STYLE, apply_defaults, checked_slider, log_slider, number_box, row, toggle
+from .controls import (
+    STYLE,
+    apply_defaults,
+    checked_slider,
+    log_slider,
+    number_box,
+    offer_optimizers,
+    row,
+    toggle,
+)
 from .runner import STOPPED
 
 CUSTOM = "custom"
@@ -71,12 +80,13 @@ class RangeTestWidget(LRWidget):
     workers, sampler and generator), so yours are never touched: you can go on training
     them in the next cell while a Run-button test goes on. ``batch_size`` shows only for
     ``(X, y)`` data (a DataLoader batches itself); the optimizer choice only without
-    ``optimizer``. Other keyword arguments set the controls: ``start_lr``, ``end_lr``,
-    ``endpoint`` (False: fastai's sweep, one step short of end_lr, see ``range_test``),
-    ``num_iter``, ``mode``, ``beta``, ``diverge_th``, ``batch_size``, ``seed``,
-    ``accumulation_steps``, ``clip_grad_norm`` (0: no clipping), ``optimizer_name``,
-    ``debias``, ``show_raw``, ``show_smoothed``, ``show_conventions``, ``skip_start``,
-    ``skip_end``, ``suggestion_method``.
+    ``optimizer``; a problem with its own optimizer (the transformer's AdamW, the fine-tune's
+    two param groups) offers it as "own" and starts with it. Other keyword arguments set the
+    controls: ``start_lr``, ``end_lr``, ``endpoint`` (False: fastai's sweep, one step short of
+    end_lr, see ``range_test``), ``num_iter``, ``mode``, ``beta``, ``diverge_th``,
+    ``batch_size``, ``seed``, ``accumulation_steps``, ``clip_grad_norm`` (0: no clipping),
+    ``optimizer_name``, ``debias``, ``show_raw``, ``show_smoothed``, ``show_conventions``,
+    ``skip_start``, ``skip_end``, ``suggestion_method``.
 
     After a run: ``w.result`` (the RangeTestResult), ``w.suggestions`` (every method's lr on
     the current smoothing and trimming; ``skip_start`` follows num_iter // 10 and ``skip_end``
@@ -342,7 +352,7 @@ class RangeTestWidget(LRWidget):
             return model, private_data(self.data), self.loss_fn, optimizer
         problem = self._get_problem(self.problem.value)
         model = problem.make_model(self.seed.value)
-        optimizer = make_optimizer(self.optimizer_name.value, model.parameters())
+        optimizer = problem.optimizer_for(model, self.optimizer_name.value)
         return model, problem.train_data, problem.loss_fn, optimizer
 
     def _get_problem(self, name: str) -> Problem:
@@ -476,11 +486,12 @@ class RangeTestWidget(LRWidget):
             self.skip_start.value = self.num_iter.value // 10
 
     def _problem_changed(self, change: dict | None = None) -> None:
-        """A built-in problem brings its own batch size; the optimizer choice applies unless a
-        custom optimizer was given."""
+        """A built-in problem brings its own batch size (and its own optimizer, where it has one:
+        ``offer_optimizers``); the optimizer choice applies unless a custom optimizer was given."""
         name = self.problem.value
         self.optimizer_name.disabled = name == CUSTOM and self.optimizer is not None
         self.optimizer_name.layout.display = "none" if self.optimizer_name.disabled else None
+        offer_optimizers(self.optimizer_name, None if name == CUSTOM else self._get_problem(name))
         batched = name == CUSTOM and not is_tensor_pair(self.data)  # a loader batches itself
         self.batch_size.layout.display = "none" if batched else None
         if name != CUSTOM:
