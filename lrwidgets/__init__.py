@@ -4,7 +4,7 @@ Layers (imports point downwards only):
     lrwidgets.widgets    ipywidgets + matplotlib, no numerics of their own
     lrwidgets.plots      matplotlib drawing of results, one picture per module
     lrwidgets.studies    experiments over problems, one question per module (gap, spread, ...)
-    lrwidgets.problems   the course's problems and data (toy, digits, local MNIST files)
+    lrwidgets.problems   the course's problems and data (toy, digits, a transformer, local MNIST)
     lrwidgets.training   torch mechanics: range test, fit with a schedule, devices, restore
     lrwidgets.core       numpy only: sweeps, EWMA, divergence rule, suggestions, schedules
 
@@ -30,6 +30,7 @@ _EXPORTS = {
     "lr_sweep": "core",
     "one_cycle": "core",
     "suggest_lr": "core",
+    "warmup_cosine": "core",
     # training (torch)
     "History": "training",
     "RangeTestResult": "training",

@@ -2,6 +2,7 @@
 
     lrwidgets range-test --problem digits-mlp --mode exp --num-iter 100 --plot curve.png
     lrwidgets range-test --problem mnist-mlp --path data/ --num-iter 200
+    lrwidgets range-test --problem charlm-transformer --plot curve.png   (with its own AdamW)
     lrwidgets schedule one-cycle --total-steps 1000 --max-lr 0.1 --pct-start 0.25
     lrwidgets schedule cyclic-exp_range --total-steps 1000 --max-lr 0.1 --gamma 0.998
     lrwidgets schedule fastai-one-cycle --total-steps 1000 --max-lr 0.1
@@ -45,8 +46,8 @@ from .core.defaults import (
 )
 from .core.schedules import ANNEAL_STRATEGIES, CYCLIC_MODES, quarter_cycle
 from .findings import notebook_module, notebooks, parse_seeds, report
-from .problems import LOCAL_PROBLEMS, PROBLEMS, get_problem
-from .training import OPTIMIZERS, make_optimizer, range_test
+from .problems import LOCAL_PROBLEMS, OWN_OPTIMIZER, PROBLEMS, get_problem
+from .training import OPTIMIZERS, range_test
 
 
 def check_plot_path(path: str) -> None:
@@ -88,7 +89,7 @@ def run_range_test(args: argparse.Namespace) -> None:
         model,
         problem.train_data,
         problem.loss_fn,
-        make_optimizer(args.optimizer, model.parameters()),
+        problem.optimizer_for(model, args.optimizer),
         start_lr=args.start_lr,
         end_lr=args.end_lr,
         num_iter=args.num_iter,
@@ -103,6 +104,8 @@ def run_range_test(args: argparse.Namespace) -> None:
         clip_grad_norm=args.clip_grad_norm,
     )
     print(f"{args.problem}: {len(result.lrs)} steps, stop reason: {result.stop_reason or 'none'}")
+    if problem.optimizer and args.optimizer in (None, OWN_OPTIMIZER):
+        print(f"  optimizer: the problem's own, {problem.optimizer}")
     caveats = result.caveats()
     for method, lr in result.suggestions(warn=False).items():
         print(
@@ -220,7 +223,13 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
     test.add_argument(
         "--path", help="folder with MNIST-format files, for mnist-mlp and mnist-cnn (no download)"
     )
-    test.add_argument("--optimizer", choices=OPTIMIZERS, default=OPTIMIZER, help="optimizer")
+    test.add_argument(
+        "--optimizer",
+        choices=(OWN_OPTIMIZER, *OPTIMIZERS),
+        default=None,
+        help=f"optimizer; None: the problem's own ({OWN_OPTIMIZER!r}: AdamW for "
+        f"charlm-transformer, two param groups for digits-finetune), else {OPTIMIZER}",
+    )
     test.add_argument("--mode", choices=SWEEP_MODES, default=SWEEP_MODE, help="how the lr grows")
     test.add_argument("--start-lr", type=float, default=START_LR, help="first learning rate")
     test.add_argument("--end-lr", type=float, default=END_LR, help="last learning rate")

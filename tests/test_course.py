@@ -219,3 +219,14 @@ def test_arguments_after_a_double_dash_go_to_jupyterlab(tmp_path, capsys, monkey
     assert main(argv) == 1
     assert capsys.readouterr().out.rstrip().endswith("--no-browser --port=9123 --ip=0.0.0.0")
     assert main(["schedule", "constant", "--total-steps", "3", "--max-lr", "1", "--", "x"]) == 2
+
+
+def test_every_lesson_says_first_how_to_free_its_kernel():
+    """On Binder a 2 GB pod fills at the 5th-6th open kernel: each lesson's first cell says to
+    shut this notebook's kernel down before opening the next (the dashboard has no code)."""
+    for name in SHIPPED:
+        if name.startswith("00_"):
+            continue
+        notebook = json.loads((REPO / "notebooks" / name).read_text())
+        first = "".join(notebook["cells"][0]["source"])
+        assert "Shut Down Kernel" in first, f"{name}: the first cell must say how to free memory"

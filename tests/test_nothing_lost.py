@@ -234,7 +234,7 @@ def test_restore_undoes_a_conversion_of_the_whole_model():
     optimizer.zero_grad()
     nn.functional.cross_entropy(model(X.double()), y).backward()
     optimizer.step()
-    restore(saved, optimizer)
+    restore(saved)
     assert_same(before, everything(model, optimizer))
 
 

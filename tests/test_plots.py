@@ -338,4 +338,6 @@ def test_plot_curves_one_colour_per_group_and_limits_from_the_smoothed_curves():
     assert low <= np.nanmin(smoothed)
     plots.mark_lrs(ax, {"here": 0.01, "there": 0.1})
     assert legend_texts(ax)[-2:] == ["here", "there"]
+    plots.mark_lrs(ax, {"styled": 0.05}, styles={"styled": {"color": "red", "ls": ":"}})
+    assert (ax.lines[-1].get_color(), ax.lines[-1].get_linestyle()) == ("red", ":")
     plt.close(ax.figure)

@@ -92,11 +92,15 @@ def test_data_is_deterministic_and_fits_the_model(name):
     out = p.make_model(0)(X[:7])
     loss = p.loss_fn(out, y[:7])
     assert torch.isfinite(loss)
-    assert X.dtype == torch.float32
-    if p.task == "classification":
+    if "vocabulary" in p.extras:  # the language model: character codes in, logits out
+        assert X.dtype == y.dtype == torch.int64
+        assert out.shape == (7, X.shape[1], len(p.extras["vocabulary"]))
+    elif p.task == "classification":
+        assert X.dtype == torch.float32
         assert y.dtype == torch.int64
         assert out.shape == (7, int(y.max()) + 1)
     else:
+        assert X.dtype == torch.float32
         assert out.shape == y[:7].shape
 
 
@@ -159,8 +163,8 @@ def test_quadratic_rejects_bad_arguments(kwargs, error, match):
 
 
 def test_bad_model_and_seed_are_named():
-    with pytest.raises(ValueError, match="model must be one of 'mlp', 'cnn'"):
-        get_problem("digits-mlp", model="resnet")
+    with pytest.raises(ValueError, match="model must be one of 'mlp', 'cnn', 'resnet'"):
+        get_problem("digits-mlp", model="vgg")
     with pytest.raises(ValueError, match="seed"):
         get_problem("spirals").make_model(-1)
 

@@ -17,9 +17,11 @@ from lrwidgets.studies import (
     best_lr_per_seed,
     bias_and_variance,
     budget_study,
+    crossed_range_tests,
     curve_minimum_lr,
     optimizer_study,
     range_test_gap,
+    source_moves,
     study_settings,
     suggestion_spread,
     train_at_lrs,
@@ -147,6 +149,29 @@ def test_spread_over_seeds(spirals):
     assert any(s.decades > 0 for s in spreads.values())
 
 
+def test_crossed_range_tests_change_one_source_per_seed(spirals):
+    """Each seed's "init" run differs from its reference in the weights only, its "order" run
+    in the batch order only; source_moves measures each against the seed's own reference."""
+    kwargs = dict(loss_fn=spirals.loss_fn, num_iter=40, progress=False)
+    runs = crossed_range_tests(
+        spirals.make_model, spirals.train_data, seeds=(0, 3), partner=50, **kwargs
+    )
+    for seed, ref, init, order in zip((0, 3), *runs.values(), strict=True):
+        run = lambda weights, batches: range_test(  # noqa: E731
+            spirals.make_model(weights), spirals.train_data, seed=batches, **kwargs
+        )
+        assert np.array_equal(ref.losses, run(seed, seed).losses)
+        assert np.array_equal(init.losses, run(50 + seed, seed).losses)
+        assert np.array_equal(order.losses, run(seed, 50 + seed).losses)
+    moves = source_moves(runs, "minimum")
+    reference = np.log10([r.suggestion("minimum") for r in runs["reference"]])
+    for source in ("init", "order"):
+        expected = np.abs(np.log10([r.suggestion("minimum") for r in runs[source]]) - reference)
+        assert np.allclose(moves[source], expected) and np.all(moves[source] >= 0)
+    with pytest.raises(ValueError, match="partner"):
+        crossed_range_tests(spirals.make_model, spirals.train_data, seeds=(0,), partner=0)
+
+
 def test_curve_minimum_is_the_lowest_smoothed_point(spirals):
     result = range_test(
         spirals.make_model(0), spirals.train_data, spirals.loss_fn, seed=0, progress=False
@@ -154,6 +179,12 @@ def test_curve_minimum_is_the_lowest_smoothed_point(spirals):
     smoothed = result.smoothed()
     finite = np.isfinite(smoothed)
     assert curve_minimum_lr(result) == result.lrs[finite][np.argmin(smoothed[finite])]
+    # trimmed as fastai trims: the first num_iter // 10 and the last 5 points left out
+    kept = slice(result.num_iter // 10, len(smoothed) - 5)
+    lrs, curve = result.lrs[kept], smoothed[kept]
+    lowest = lrs[np.isfinite(curve)][np.argmin(curve[np.isfinite(curve)])]
+    assert curve_minimum_lr(result, skip_start=None, skip_end=None) == lowest
+    assert curve_minimum_lr(result, skip_start=30) >= result.lrs[30]
 
 
 def test_range_test_gap_on_the_bowl(bowl):
@@ -213,6 +244,19 @@ def test_grid_at_best_score_at_and_plateau_by_hand():
         grid.plateau(-0.1)
 
 
+def test_step_costs_are_one_grid_step_either_side_of_the_best_by_hand():
+    val = np.array([[0.50, 0.70], [0.20, 0.24], [0.21, 0.30]])
+    grid = hand_grid(train_loss=np.ones((3, 2)), val_loss=val)
+    below, above = grid.step_costs("val_loss")  # best row 1 (lr 0.1)
+    assert below == pytest.approx([0.30, 0.46]) and above == pytest.approx([0.01, 0.06])
+    train = np.array([[0.5, 0.5], [0.2, 0.2], [np.nan, 0.1]])  # seed 0 diverged at lr 1
+    below, above = hand_grid(train_loss=train).step_costs("train_loss")  # best row 1
+    assert below == pytest.approx([0.3, 0.3]) and np.isinf(above[0]) and above[1] < 0
+    rising = np.array([[0.1, 0.1], [0.2, 0.2], [0.3, 0.3]])  # best at the grid's low end
+    below, above = hand_grid(train_loss=rising).step_costs("train_loss")
+    assert np.isnan(below).all() and above == pytest.approx([0.1, 0.1])
+
+
 def test_comparison_is_each_side_at_its_own_best():
     a = hand_grid(train_loss=np.array([[0.5, 0.6], [0.2, 0.3], [0.9, 0.9]]))
     b = hand_grid(train_loss=np.array([[0.9, 0.9], [0.4, 0.4], [0.1, 0.4]]))
@@ -258,6 +302,20 @@ def test_budget_study_shares_the_range_tests_and_counts_steps(bowl):
     assert "2 epochs = 8 steps" in str(study)
     with pytest.raises(ValueError, match="epochs"):
         budget_study(bowl, (0,), lrs=lrs, progress=False)
+    # another schedule judged against the same range tests: given, not run again
+    constant = budget_study(
+        bowl,
+        (1,),
+        lrs=lrs,
+        seeds=(0, 1),
+        policy="constant",
+        range_tests=study.range_tests,
+        progress=False,
+    )
+    assert all(a is b for a, b in zip(constant.range_tests, study.range_tests, strict=True))
+    assert constant.reports[1].grid.policy == "constant"
+    with pytest.raises(ValueError, match="one range test per seed"):
+        budget_study(bowl, (1,), lrs=lrs, seeds=(0, 1), range_tests=study.range_tests[:1])
 
 
 def test_settings_are_plain_range_tests_and_trainings(bowl):
@@ -286,6 +344,26 @@ def test_settings_are_plain_range_tests_and_trainings(bowl):
     assert study.curve_minimum("batch 16") == pytest.approx(np.sqrt(minima[0] * minima[1]))
     assert study.best("batch 16") == best_lr(reference, "val_loss")
     assert "batch 16" in str(study)
+
+
+def test_setting_moves_are_per_seed_log_ratios(bowl):
+    """moves(a, b): seed by seed, log10 of how far the best lr and the curve minimum move."""
+    lrs = [0.02, 0.2, 2.0]
+    study = batch_size_study(
+        bowl, (16, 128), lrs=lrs, epochs=2, seeds=(0, 1, 2), num_iter=40, progress=False
+    )
+    best, curve = study.moves("batch 16", "batch 128")
+    assert best.shape == curve.shape == (3,)
+    for name in ("batch 16", "batch 128"):
+        grid = study.grids[name]
+        assert np.array_equal(study.best_per_seed(name), best_lr_per_seed(grid, study.metric))
+        minima = [curve_minimum_lr(r) for r in study.range_tests[name]]
+        assert np.array_equal(study.curve_minima(name), minima)
+    own = {n: study.best_per_seed(n) for n in study.grids}
+    assert np.allclose(best, np.log10(own["batch 128"] / own["batch 16"]))
+    minima = {n: study.curve_minima(n) for n in study.grids}
+    assert np.allclose(curve, np.log10(minima["batch 128"] / minima["batch 16"]))
+    assert set(np.round(best, 9)) <= {-2.0, -1.0, 0.0, 1.0, 2.0}  # the grid is a decade apart
 
 
 def test_optimizer_choices_and_study(bowl):

@@ -2,7 +2,8 @@
 
 Reading order: sweep.py (the lrs) -> smoothing.py (the EWMA) -> divergence.py (when to stop) ->
 suggest.py (which lr to pick) -> reliability.py (when not to trust it) -> schedules.py (how to
-train with it). checks.py holds the argument checks they share, defaults.py every default.
+train with it; warmup.py: the transformers' warm-up then cosine). checks.py holds the argument
+checks they share, defaults.py every default.
 """
 
 from .divergence import check_diverge_th, divergence_limit, divergence_reason
@@ -30,6 +31,7 @@ from .suggest import (
     valley,
 )
 from .sweep import SWEEP_MODES, lr_sweep
+from .warmup import warmup_cosine, warmup_share_cosine
 
 __all__ = [
     "EWMA",
@@ -61,4 +63,6 @@ __all__ = [
     "trim_curve",
     "unreliable_reason",
     "valley",
+    "warmup_cosine",
+    "warmup_share_cosine",
 ]

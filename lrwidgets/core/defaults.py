@@ -31,6 +31,9 @@ FASTAI_DIV_FINAL = 1e5  # fastai fit_one_cycle(div_final=1e5): last lr = lr_max 
 CYCLIC_BASE_LR = 1e-3  # Smith 2017 (CLR paper, CIFAR-10): base_lr=0.001, max_lr=0.006
 # torch CyclicLR(gamma=1.0) makes exp_range a plain triangle; the course's 0.999 lets it decay
 CYCLIC_GAMMA = 0.999
+LINEAR_LR_START_FACTOR = 1 / 3  # torch LinearLR(start_factor=1/3): warm-up's first lr factor
+WARMUP_SHARE = 0.1  # a transformer's warm-up: the first tenth of the steps (core.warmup) ...
+WARMUP_START_FACTOR = 0.01  # ... from a hundredth of the peak lr
 # The momenta (base, max):
 ONE_CYCLE_MOMENTA = (0.85, 0.95)  # torch OneCycleLR(base_momentum=0.85, max_momentum=0.95)
 CYCLIC_MOMENTA = (0.8, 0.9)  # torch CyclicLR(base_momentum=0.8, max_momentum=0.9)

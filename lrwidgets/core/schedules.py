@@ -66,6 +66,10 @@ class Schedule:
             from .fastai_schedule import fastai_code  # (it builds Schedules: imported here)
 
             return fastai_code(self.params)
+        if self.name == "warmup_cosine":
+            from .warmup import warmup_cosine_code  # warmup.py builds on this module
+
+            return warmup_cosine_code(self.params)
         if self.name == "constant":
             lr = self.params["lr"]
             return (

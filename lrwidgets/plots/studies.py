@@ -83,17 +83,25 @@ def plot_grids(
     return ax
 
 
-def mark_lrs(ax: Axes, lrs: Mapping[str, float], legend: bool = True) -> None:
+def mark_lrs(
+    ax: Axes,
+    lrs: Mapping[str, float],
+    legend: bool = True,
+    styles: Mapping[str, Mapping] | None = None,
+) -> None:
     """Vertical lines at the named learning rates, each in its own line style.
 
     A suggestion rule's line takes the colour of its marker in ``plot_range_test``; other
-    lines are black or grey, apart from the coloured data lines.
+    lines are black or grey, apart from the coloured data lines. ``styles[name]`` (axvline
+    keywords: color, ls, lw) overrides the style of a line, e.g. to give lines that mean
+    different things distinct colours.
     """
     neutral = (OKABE_ITO["black"], GREY)
+    styles = styles or {}
     for i, (name, lr) in enumerate(lrs.items()):
         color = SUGGESTION_STYLE.get(name, {}).get("color", neutral[i % len(neutral)])
-        style = GRID_STYLES[(i + 1) % len(GRID_STYLES)]
-        ax.axvline(lr, color=color, ls=style, lw=1.8, label=name)
+        style = dict(color=color, ls=GRID_STYLES[(i + 1) % len(GRID_STYLES)], lw=1.8)
+        ax.axvline(lr, **{**style, **styles.get(name, {})}, label=name)
     if legend:
         ax.legend(loc="best", fontsize="small")
 

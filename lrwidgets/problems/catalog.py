@@ -4,6 +4,11 @@
   at which gradient descent becomes unstable is known exactly (2 / lambda_max).
 - ``"spirals"``: 2-D points on two (or more) interleaved spiral arms, a small MLP classifies them.
 - ``"digits-mlp"``, ``"digits-cnn"``: scikit-learn's bundled 8x8 handwritten digits (no download).
+- ``"digits-resnet"``: the same digits, a small residual CNN with BatchNorm (``resnet.py``).
+- ``"digits-finetune"``: transfer learning, a CNN trained on digits 0-4 fine-tuned on 5-9 with a
+  new head and two param groups, the backbone at a tenth of the head (``finetune.py``).
+- ``"charlm-transformer"``: a small GPT predicting the next character of Python's own
+  standard-library source, trained with AdamW (``transformer.py``).
 - ``"mnist-mlp"``, ``"mnist-cnn"``: MNIST-format files (MNIST, Fashion-MNIST, ...) that you
   already have in a local folder: ``get_problem("mnist-mlp", path="data/")``.
 
@@ -13,9 +18,7 @@ Everything is deterministic: the data for given arguments, and ``make_model(seed
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
 
 import numpy as np
 import torch
@@ -29,112 +32,23 @@ from ..core.checks import (
     check_positive,
 )
 from ..core.defaults import BATCH_SIZE, SGD_MOMENTUM
-from ..training import RangeTestResult, range_test
+from .base import Problem, Tensors, by_seed, mlp, small_cnn, split, standardize
 from .datasets import load_digits_arrays, load_idx_images
+from .finetune import digits_finetune
+from .resnet import small_resnet
+from .transformer import charlm
 
-PROBLEMS = ("quadratic", "spirals", "digits-mlp", "digits-cnn")
+PROBLEMS = (
+    "quadratic",
+    "spirals",
+    "digits-mlp",
+    "digits-cnn",
+    "digits-resnet",
+    "digits-finetune",
+    "charlm-transformer",
+)
 LOCAL_PROBLEMS = ("mnist-mlp", "mnist-cnn")  # need path= to files on disk
-TASKS = ("regression", "classification")
-MODELS = ("mlp", "cnn")
-
-Tensors = tuple[torch.Tensor, torch.Tensor]
-
-
-@dataclass
-class Problem:
-    """A model factory, its data and its loss.
-
-    ``make_model(seed)`` returns a freshly initialised ``nn.Module`` (the same weights for the
-    same seed); ``train_data`` and ``val_data`` are ``(X, y)`` tensors; ``extras`` holds what is
-    known about the problem (for the quadratic bowl: its eigenvalues and stability limits).
-    """
-
-    name: str
-    description: str
-    make_model: Callable[[int], nn.Module] = field(repr=False)
-    train_data: Tensors = field(repr=False)
-    val_data: Tensors | None = field(repr=False)
-    loss_fn: nn.Module
-    task: str
-    batch_size: int
-    extras: dict = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        check_choice("task", self.task, TASKS)
-
-    def range_test(self, seed: int = 0, **kwargs: Any) -> RangeTestResult:
-        """``lrwidgets.range_test`` on this problem: the model ``make_model(seed)``, the training
-        data, loss and batch size, the problem's ``make_optimizer(model)`` when it has one, and
-        ``seed`` for the batch order too. Keyword arguments go to ``range_test`` and win."""
-        model = self.make_model(seed)
-        make_optimizer = getattr(self, "make_optimizer", None)
-        if make_optimizer is not None and "optimizer" not in kwargs:
-            kwargs["optimizer"] = make_optimizer(model)
-        kwargs = {"batch_size": self.batch_size, "seed": seed, **kwargs}
-        return range_test(model, self.train_data, self.loss_fn, **kwargs)
-
-
-def by_seed(build: Callable[[], nn.Module]) -> Callable[[int], nn.Module]:
-    """Turn ``build()`` into ``make_model(seed)``: the same seed gives the same weights.
-
-    The global torch random state is saved and restored, so making a model changes nothing else.
-    """
-
-    def make_model(seed: int = 0) -> nn.Module:
-        seed = check_int("seed", seed, minimum=0)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            return build()
-
-    return make_model
-
-
-def mlp(sizes: list[int]) -> nn.Sequential:
-    """Linear layers of the given sizes with ReLU in between: [in, hidden..., out]."""
-    layers: list[nn.Module] = [nn.Flatten()]
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(nn.Linear(fan_in, fan_out))
-        if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
-
-
-def small_cnn(side: int, classes: int, channels: int = 16) -> nn.Sequential:
-    """Two blocks conv3x3 -> ReLU -> maxpool2 on 1 x side x side images, then a linear layer.
-
-    Each pool halves the side, so the linear layer sees 2*channels x side/4 x side/4 features.
-    """
-    return nn.Sequential(
-        nn.Conv2d(1, channels, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(channels, 2 * channels, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(2 * channels * (side // 4) ** 2, classes),
-    )
-
-
-def split(
-    X: torch.Tensor, y: torch.Tensor, val_fraction: float, seed: int
-) -> tuple[Tensors, Tensors]:
-    """Shuffle with ``seed`` and hold out ``val_fraction`` of the examples for validation."""
-    order = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))
-    n_val = max(1, round(val_fraction * len(X)))
-    if n_val >= len(X):
-        raise ValueError(
-            f"val_fraction={val_fraction!r} of {len(X)} examples leaves no training rows; "
-            "use a smaller val_fraction or more examples"
-        )
-    val, train = order[:n_val], order[n_val:]
-    return (X[train], y[train]), (X[val], y[val])
-
-
-def standardize(train: Tensors, val: Tensors) -> tuple[Tensors, Tensors]:
-    """x' = (x - mean) / std with the mean and std of all training inputs (one number each)."""
-    mean, std = train[0].mean(), train[0].std()
-    return ((train[0] - mean) / std, train[1]), ((val[0] - mean) / std, val[1])
+MODELS = ("mlp", "cnn", "resnet")
 
 
 def quadratic(
@@ -285,8 +199,10 @@ def image_problem(
     side, classes = X.shape[-1], int(y.max()) + 1
     if model == "mlp":
         build = partial(mlp, [side * side, hidden, classes])
-    else:
+    elif model == "cnn":
         build = partial(small_cnn, side, classes)
+    else:
+        build = partial(small_resnet, classes)
     train, val = standardize(*split(X, y, val_fraction, data_seed))
     return Problem(
         name=name,
@@ -313,7 +229,8 @@ def digits(
 
     Split with ``data_seed`` (default: 1438 train, 359 validation, so 23 steps per epoch at batch
     size 64), standardized with the training mean and std. ``model`` is "mlp"
-    (64 -> hidden -> 10) or "cnn" (two conv blocks on 1 x 8 x 8, see ``small_cnn``).
+    (64 -> hidden -> 10), "cnn" (two conv blocks on 1 x 8 x 8, see ``small_cnn``) or "resnet"
+    (two residual blocks with BatchNorm, see ``resnet.small_resnet``).
     """
     images, target = load_digits_arrays()
     X = torch.tensor(images, dtype=torch.float32).unsqueeze(1)
@@ -374,6 +291,9 @@ BUILDERS: dict[str, Callable[..., Problem]] = {
     "spirals": spirals,
     "digits-mlp": partial(digits, model="mlp"),
     "digits-cnn": partial(digits, model="cnn"),
+    "digits-resnet": partial(digits, model="resnet"),
+    "digits-finetune": digits_finetune,
+    "charlm-transformer": charlm,
     "mnist-mlp": partial(mnist, model="mlp"),
     "mnist-cnn": partial(mnist, model="cnn"),
 }
@@ -382,7 +302,8 @@ BUILDERS: dict[str, Callable[..., Problem]] = {
 def get_problem(name: str, **kwargs) -> Problem:
     """The problem called ``name`` (one of PROBLEMS, or LOCAL_PROBLEMS with ``path=``).
 
-    Keyword arguments go to its builder (``quadratic``, ``spirals``, ``digits``, ``mnist``).
+    Keyword arguments go to its builder (``quadratic``, ``spirals``, ``digits``, ``mnist``,
+    ``finetune.digits_finetune``, ``transformer.charlm``).
     """
     check_choice("name", name, PROBLEMS + LOCAL_PROBLEMS)
     return BUILDERS[name](**kwargs)

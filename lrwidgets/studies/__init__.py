@@ -44,7 +44,14 @@ from .settings import (
     optimizer_study,
     study_settings,
 )
-from .spread import BiasVariance, Spread, bias_and_variance, suggestion_spread
+from .spread import (
+    BiasVariance,
+    Spread,
+    bias_and_variance,
+    crossed_range_tests,
+    source_moves,
+    suggestion_spread,
+)
 
 __all__ = [
     "DEFAULT_LRS",
@@ -66,6 +73,7 @@ __all__ = [
     "bias_and_variance",
     "budget_study",
     "compare_schedules",
+    "crossed_range_tests",
     "curve_minimum_lr",
     "gap_report",
     "geometric_mean",
@@ -73,6 +81,7 @@ __all__ = [
     "optimizer_study",
     "range_test_gap",
     "seeded_range_tests",
+    "source_moves",
     "study_settings",
     "suggestion_spread",
     "suggestions_by_run",

@@ -58,8 +58,9 @@ class Comparison:
         return float(np.mean(diff)), float(np.std(diff))
 
     def __str__(self) -> str:
+        width = max(22, *(len(name) for name in self.grids))  # the names' column
         lines = [
-            f"{'training':22s} {'best lr':>8s} {self.metric + ' there':>22s} "
+            f"{'training':{width}s} {'best lr':>8s} {self.metric + ' there':>22s} "
             f"{'seeds best lrs':>16s} {f'plateau ({self.margin:.0%})':>18s}"
         ]
         for name, grid in self.grids.items():
@@ -67,7 +68,7 @@ class Comparison:
             own = best_lr_per_seed(grid, self.metric)
             plateau = grid.plateau(self.margin, self.metric)
             lines.append(
-                f"{name:22s} {self.best(name):8.3g} "
+                f"{name:{width}s} {self.best(name):8.3g} "
                 f"{np.mean(values):13.4f} ± {np.std(values):6.4f} "
                 f"{own.min():7.3g}..{own.max():<7.3g} {plateau.min():8.3g}..{plateau.max():<8.3g}"
             )
@@ -86,14 +87,14 @@ def compare_schedules(
     problem: Problem,
     lrs: Sequence[float] = DEFAULT_LRS,
     *,
-    policies: Sequence[str] = TRAIN_POLICIES,
+    policies: Sequence[str] = ("constant", "one_cycle"),
     epochs: int = 3,
     seeds: Sequence[int] = (0, 1, 2),
     metric: str | None = None,
     progress: bool = True,
     **train_kwargs,
 ) -> Comparison:
-    """Train ``problem`` with each schedule policy ("constant", "one_cycle") at every lr of
+    """Train ``problem`` with each schedule policy (of ``TRAIN_POLICIES``) at every lr of
     ``lrs`` and seed (``train_at_lrs``), then compare them each at its own best lr
     (``Comparison``)."""
     for policy in policies:

@@ -12,8 +12,19 @@ from ..core import UnreliableCurveWarning, trim_curve
 from ..training.result import RangeTestResult
 
 
-def curve_minimum_lr(result: RangeTestResult, beta: float | None = None) -> float:
+def curve_minimum_lr(
+    result: RangeTestResult,
+    beta: float | None = None,
+    *,
+    skip_start: int | None = 0,
+    skip_end: int | None = 0,
+) -> float:
     """The lr at the lowest point of the smoothed range-test curve (non-finite tail trimmed).
+
+    ``skip_start`` / ``skip_end`` points are left out first (None: fastai's ``lr_find`` trim,
+    ``RangeTestResult.skips``); the default looks at the whole curve. Trim the start where the
+    curve starts near its floor: the debiased EWMA's first points are single noisy batches, and
+    one lucky batch there can be the lowest point of the curve.
 
     Why not train there? The curve is measured while the lr keeps growing, one batch per lr;
     at its minimum the loss is about to blow up, and a whole run at that lr is near or past the
@@ -37,7 +48,7 @@ def curve_minimum_lr(result: RangeTestResult, beta: float | None = None) -> floa
 
     (Gaps in the bottom curve are learning rates where a seed diverged.)
     """
-    lrs, losses = trim_curve(result.lrs, result.smoothed(beta))
+    lrs, losses = trim_curve(result.lrs, result.smoothed(beta), *result.skips(skip_start, skip_end))
     return float(lrs[int(np.argmin(losses))])
 
 

@@ -29,6 +29,7 @@ from .grid import (
     OptimizerFactory,
     TrainingGrid,
     best_lr_per_seed,
+    own_optimizer,
     train_at_lrs,
 )
 
@@ -89,7 +90,7 @@ class GapReport:
 
     def __str__(self) -> str:
         lines = [
-            f"{'rule':14s} {'suggested':>10s} {'best':>10s} {'gap (decades)':>14s} "
+            f"{'rule':14s} {'suggested':>10s} {'seeds best':>10s} {'gap (decades)':>14s} "
             f"{'best/sugg.':>10s} {'cost':>8s}",
         ]
         costs = self.costs()
@@ -99,10 +100,11 @@ class GapReport:
                 f"{10**-g.mean_gap:10.2g} {np.mean(costs[name]):+8.3f}"
             )
         lines.append(
-            f"(geometric means over seeds {list(self.seeds)}; best by {self.metric} after "
-            f"{self.grid.epochs} epochs with a {self.grid.policy} schedule; cost: the "
-            f"{self.metric} at the suggestion minus at the best lr, mean over seeds, nan when "
-            "a suggestion lies outside the grid)"
+            f"(geometric means over seeds {list(self.seeds)}; seeds best: each seed's own best lr "
+            f"by {self.metric} after {self.grid.epochs} epochs with a {self.grid.policy} "
+            "schedule (the best lr of the seeds' mean loss can differ); cost: the "
+            f"{self.metric} at the suggestion minus at that best lr, mean over seeds; +inf when "
+            "a run at a suggestion diverged, nan when a suggestion lies outside the grid)"
         )
         return "\n".join(lines)
 
@@ -151,13 +153,14 @@ def seeded_range_tests(
     **range_test_kwargs,
 ) -> list[RangeTestResult]:
     """One range test per seed on ``problem`` (initial weights and batch order both follow the
-    seed, as in ``train_at_lrs``), with the problem's loss and batch size."""
+    seed, as in ``train_at_lrs``), with the problem's loss, batch size and optimizer (its own
+    where it has one, unless ``optimizer_factory`` is given: ``own_optimizer``)."""
     return repeat_range_test(
         problem.make_model,
         problem.train_data,
         seeds=tuple(seeds),
         vary="both",
-        optimizer_factory=optimizer_factory,
+        optimizer_factory=own_optimizer(problem, optimizer_factory),
         loss_fn=problem.loss_fn,
         batch_size=problem.batch_size,
         device=device,
@@ -237,12 +240,15 @@ def budget_study(
     optimizer_factory: OptimizerFactory | None = None,
     device: str = "auto",
     progress: bool = True,
+    range_tests: Sequence[RangeTestResult] | None = None,
     **range_test_kwargs,
 ) -> BudgetStudy:
     """Does the gap between the suggestions and the best lr depend on how long one trains?
 
     One range test per seed, then ``train_at_lrs`` for every number of ``epochs``, and a
-    ``GapReport`` (gaps and costs of every rule) per budget.
+    ``GapReport`` (gaps and costs of every rule) per budget. ``range_tests``: the range tests
+    to judge, one per seed (e.g. another study's ``range_tests``: the same tests against
+    another schedule's training); None runs them.
     """
     epochs = [check_int("epochs", e, minimum=1) for e in epochs]
     if not epochs:
@@ -250,7 +256,11 @@ def budget_study(
     check_choice("policy", policy, TRAIN_POLICIES)
     if metric is not None:
         check_choice("metric", metric, METRICS)
-    results = seeded_range_tests(problem, seeds, optimizer_factory, device, **range_test_kwargs)
+    if range_tests is None:
+        range_tests = seeded_range_tests(
+            problem, seeds, optimizer_factory, device, **range_test_kwargs
+        )
+    results = list(range_tests)
     per_epoch = steps_per_epoch(problem.train_data, problem.batch_size)
     reports = {}
     for e in tqdm(epochs, desc="budgets", disable=not progress):

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core import one_cycle
+from ..core import Schedule, one_cycle, warmup_share_cosine
 from ..core.checks import check_choice, check_int, check_positive
 from ..problems import Problem
 from ..training.data import fixed_batches, resolve_device, steps_per_epoch
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 
-TRAIN_POLICIES = ("constant", "one_cycle")
+TRAIN_POLICIES = ("constant", "one_cycle", "warmup_cosine")
 METRICS = ("train_loss", "val_loss", "val_accuracy")
 DEFAULT_LRS = tuple(np.logspace(-3, 1, 13).tolist())  # 1e-3 .. 10, three per decade
 
@@ -88,6 +88,21 @@ class TrainingGrid:
             return np.full(len(self.seeds), np.nan)
         return score[int(np.argmin(np.abs(np.log(self.lrs / lr))))]
 
+    def step_costs(self, metric: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """What one grid step off ``best()`` costs each seed: (below, above), one value per seed,
+
+            below = score[i - 1] - score[i],   above = score[i + 1] - score[i],   i = best row,
+
+        so 0 means "as good as the best" (+inf where the run a step off diverged, NaN on a side
+        where the best is the grid's end). Is a factor too high worse than one too low?
+        """
+        score = self.score(metric)
+        i = int(np.argmin(score.mean(axis=1)))
+        none = np.full(len(self.seeds), np.nan)
+        below = score[i - 1] - score[i] if i > 0 else none
+        above = score[i + 1] - score[i] if i + 1 < len(self.lrs) else none
+        return below, above
+
     def plateau(self, margin: float = 0.1, metric: str | None = None) -> np.ndarray:
         """The lrs that train almost as well as the best: mean score <= best + margin * |best|.
 
@@ -105,6 +120,25 @@ class TrainingGrid:
         from ..plots import plot_grids
 
         return plot_grids({f"{self.policy}, {self.epochs} epochs": self}, ax, metric, **kwargs)
+
+
+def own_optimizer(
+    problem: Problem, optimizer_factory: OptimizerFactory | None
+) -> OptimizerFactory | None:
+    """The optimizer to train ``problem`` with: ``optimizer_factory`` when given, else the
+    problem's own (``make_optimizer``: the transformer's AdamW, the fine-tune's two groups),
+    else None (``fit``'s and ``range_test``'s default, SGD with momentum 0.9)."""
+    return optimizer_factory if optimizer_factory is not None else problem.make_optimizer
+
+
+def plan(policy: str, total_steps: int, lr: float) -> float | Schedule:
+    """What ``fit`` follows for ``policy`` at ``lr``: the constant lr, or the schedule peaking
+    there (``one_cycle``, ``warmup_share_cosine``)."""
+    if policy == "constant":
+        return lr
+    if policy == "one_cycle":
+        return one_cycle(total_steps, max_lr=lr)
+    return warmup_share_cosine(total_steps, lr)
 
 
 def loss_on(model: nn.Module, batches: list, loss_fn) -> float:
@@ -133,8 +167,11 @@ def train_at_lrs(
 
     ``policy="constant"`` keeps the lr fixed; ``"one_cycle"`` uses it as the peak of
     ``one_cycle(total_steps, max_lr=lr)``. The seed sets both the initial weights and the batch
-    order. ``optimizer_factory(model)`` builds the optimizer (default: ``fit``'s, SGD with
-    momentum 0.9, the same as the range test's).
+    order. ``policy="warmup_cosine"``: linear warm-up over the first tenth of the steps, then
+    a cosine (``warmup_share_cosine``, the transformer's schedule) peaking at lr.
+    ``optimizer_factory(model)`` builds the optimizer (default: the problem's own,
+    ``problem.make_optimizer``, where it has one; else ``fit``'s, SGD with momentum 0.9, the
+    same as the range test's).
 
     ``batched``: train the whole grid as one batched ensemble (``fit_ensemble``: the same
     weights, batches, dropout masks and updates as one ``fit`` per lr and seed, several times
@@ -150,6 +187,7 @@ def train_at_lrs(
     if not seeds:
         raise ValueError("seeds must hold at least one seed, got an empty sequence")
     check_choice("policy", policy, TRAIN_POLICIES)
+    optimizer_factory = own_optimizer(problem, optimizer_factory)
     if batched not in (None, True, False):
         raise TypeError(f"batched must be None, True or False, got {batched!r}")
     batch_size = problem.batch_size if batch_size is None else batch_size
@@ -159,9 +197,7 @@ def train_at_lrs(
         check_positive("clip_grad_norm", clip_grad_norm)
     target = resolve_device(device)
     train_batches = fixed_batches(problem.train_data, batch_size, target)
-    plans = [
-        lr if policy == "constant" else one_cycle(total_steps, max_lr=lr) for lr in lrs.tolist()
-    ]
+    plans = [plan(policy, total_steps, lr) for lr in lrs.tolist()]
     if batched is not False:
         obstacle = grid_obstacle(
             problem,

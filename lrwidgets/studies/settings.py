@@ -22,6 +22,7 @@ from .grid import (
     TRAIN_POLICIES,
     OptimizerFactory,
     TrainingGrid,
+    best_lr_per_seed,
     train_at_lrs,
 )
 
@@ -50,9 +51,23 @@ class SettingStudy:
     grids: dict[str, TrainingGrid]
     metric: str
 
+    def curve_minima(self, name: str) -> np.ndarray:
+        """Each seed's curve minimum (``curve_minimum_lr``) under setting ``name``."""
+        return np.array([curve_minimum_lr(r) for r in self.range_tests[name]])
+
     def curve_minimum(self, name: str) -> float:
-        """The geometric mean over seeds of the curve minimum (``curve_minimum_lr``)."""
-        return geometric_mean(np.array([curve_minimum_lr(r) for r in self.range_tests[name]]))
+        """The geometric mean over seeds of the curve minimum."""
+        return geometric_mean(self.curve_minima(name))
+
+    def best_per_seed(self, name: str) -> np.ndarray:
+        """Each seed's own best lr under setting ``name`` (``best_lr_per_seed``)."""
+        return best_lr_per_seed(self.grids[name], self.metric)
+
+    def moves(self, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
+        """Seed by seed, how far the best lr and the curve minimum move from setting ``a`` to
+        ``b``, in decades: log10(best_b / best_a) and log10(minimum_b / minimum_a)."""
+        best = np.log10(self.best_per_seed(b) / self.best_per_seed(a))
+        return best, np.log10(self.curve_minima(b) / self.curve_minima(a))
 
     def suggestion(self, name: str, method: str) -> float:
         """The geometric mean over seeds of the suggestion by ``method``."""

@@ -1,6 +1,7 @@
 """Does the random start or the batch order move the suggestion?  The spread over seeds.
 
 ``suggestion_spread``: how far apart the suggestions of several range tests are, per rule;
+``crossed_range_tests`` and ``source_moves``: which source moves a suggestion more, seed by seed;
 ``bias_and_variance``: precision (the spread, which averaging shrinks) against accuracy (the
 bias against the best lr, which averaging leaves where it is).
 """
@@ -8,13 +9,16 @@ bias against the best lr, which averaging leaves where it is).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..core import SUGGESTION_METHODS
 from ..core.checks import check_int
+from ..core.defaults import METHOD
+from ..training.range_test import range_test
 from ..training.result import RangeTestResult
 from .curves import suggestions_by_run
 
@@ -56,6 +60,54 @@ def suggestion_spread(
             log10_std=float(logs.std()),
         )
     return spreads
+
+
+# -- which source moves it more -------------------------------------------------------------------
+PARTNER = 10**6  # seed s's partner seed is PARTNER + s: no seed set of the course reaches it
+
+
+def crossed_range_tests(
+    model_factory: Callable[[int], Any],
+    data: Any,
+    *,
+    seeds: Sequence[int],
+    partner: int = PARTNER,
+    **range_test_kwargs: Any,
+) -> dict[str, list[RangeTestResult]]:
+    """Three range tests per seed s, to tell the two sources of randomness apart:
+
+    - ``"reference"``: the initial weights and the batch order of seed s;
+    - ``"init"``: the weights of seed ``partner + s``, the batch order of s;
+    - ``"order"``: the weights of s, the batch order of ``partner + s``.
+
+    Each seed's "init" and "order" runs differ from its own reference in one source only, and
+    the seeds are independent of each other. (``repeat_range_test(vary="init")`` instead shares
+    one batch order between all its runs: its spread is that of one draw of the batch order,
+    and another draw can reverse which source looks larger.)
+    """
+    seeds = tuple(check_int("seeds", s, minimum=0) for s in seeds)
+    partner = check_int("partner", partner, minimum=1)
+    plan = {"reference": (0, 0), "init": (partner, 0), "order": (0, partner)}
+    return {
+        name: [
+            range_test(model_factory(init + s), data, seed=order + s, **range_test_kwargs)
+            for s in seeds
+        ]
+        for name, (init, order) in plan.items()
+    }
+
+
+def source_moves(
+    runs: dict[str, Sequence[RangeTestResult]], method: str = METHOD, beta: float | None = None
+) -> dict[str, np.ndarray]:
+    """Seed by seed, how far changing only the initial weights ("init") or only the batch order
+    ("order") moves the suggestion of ``method``, in decades:
+    |log10(suggestion / the seed's reference suggestion)| (``crossed_range_tests``)."""
+    reference = np.log10(suggestions_by_run(runs["reference"], method, beta))
+    return {
+        source: np.abs(np.log10(suggestions_by_run(runs[source], method, beta)) - reference)
+        for source in ("init", "order")
+    }
 
 
 # -- precision and accuracy ----------------------------------------------------------------------

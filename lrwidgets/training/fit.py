@@ -41,8 +41,8 @@ from .loop import (
     grad_scaler,
     train_step,
 )
+from .randomness import local_generator
 from .run import first_batch, training_run
-from .state import local_generator
 
 
 @dataclass(eq=False)  # numpy arrays have no single truth value to compare by
@@ -217,6 +217,7 @@ def fit(
         device,
         lrs[0] if lrs else 0.0,
         seed=seed,
+        data=data,
         val_data=val_data,
         batch_size=batch_size,
         steps=epochs * per_epoch,

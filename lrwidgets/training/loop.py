@@ -48,6 +48,23 @@ def check_model(model: object) -> None:
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not any(p.requires_grad for p in model.parameters()):
         raise ValueError("model has no trainable parameters (none with requires_grad=True)")
+    if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
+        raise ValueError(
+            "model is on the meta device: its tensors have shapes but no values to train; "
+            "build it on a real device, or give it values first "
+            "(model.to_empty(device='cpu'), then initialise its weights)"
+        )
+
+
+def check_grad_mode() -> None:
+    """Training needs gradients; inside ``torch.inference_mode()`` none can be had."""
+    if torch.is_inference_mode_enabled():
+        raise ValueError(
+            "grad mode is off: this runs inside torch.inference_mode(), where no gradient can "
+            "be computed (and which cannot be switched off from inside); call it outside the "
+            "`with torch.inference_mode():` block (torch.no_grad() is fine: training turns "
+            "gradients on for itself)"
+        )
 
 
 def check_optimizer(optimizer: object, model: nn.Module) -> None:
@@ -87,6 +104,7 @@ def check_common(
     progress: object = True,
 ) -> None:
     """The checks ``range_test`` and ``fit`` both make before any work."""
+    check_grad_mode()
     check_model(model)
     check_bool("progress", progress)
     if isinstance(loss_fn, type):

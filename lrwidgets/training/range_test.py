@@ -56,9 +56,10 @@ from .loop import (
     grad_scaler,
     train_step,
 )
+from .randomness import local_generator
 from .result import RangeTestResult
 from .run import first_batch, training_run
-from .state import local_generator
+from .state import check_restorable
 
 VARY = ("init", "order", "both")
 
@@ -172,7 +173,9 @@ def range_test(
     - ``device``: "auto" (CUDA, then MPS, else CPU), "cpu", "cuda", "cuda:1", a torch.device.
       The model trains there and goes back afterwards (a DDP model trains where it is).
     - ``seed``: the same seed gives the same curve (batch order and dropout); torch's global
-      random state is left as it was.
+      random state is left as it was, and so is a DataLoader's own ``generator=`` (seeded with
+      ``seed`` during the test). In a background thread the run draws from a private stream
+      (``randomness.py``).
     - ``callback(step, lr, loss)``: called after every step (step counts from 0); a truthy
       return stops the test. ``step_fn(model, batch) -> loss`` replaces ``loss_fn`` for batches
       that are not (inputs, targets).
@@ -189,6 +192,11 @@ def range_test(
       the same on every rank (a ValueError names the one that differs); when one rank raises,
       the others raise ``PeerFailed`` within the step (``distributed.py``).
 
+    Inside ``torch.no_grad()`` the test turns gradients on for itself; inside
+    ``torch.inference_mode()``, for a model on the meta device or with lazy modules not yet
+    initialised (``nn.LazyLinear`` before its first forward) it refuses with a ValueError.
+    A second Ctrl-C waits until everything is back, then is raised (``interrupts.py``).
+
     The arguments, and the first batch against the model (see ``loop.py``: dtypes, a tuple
     ``(X, y)``, a loss object rather than its class), are checked before training; bad ones
     raise ValueError or TypeError. The first batch is tried once before the first step; a
@@ -201,6 +209,7 @@ def range_test(
         beta = check_beta("beta", beta)
         diverge_th = check_diverge_th(diverge_th)
         check_common(model, loss_fn, optimizer, seed, callback, step_fn, progress)
+        check_restorable(model)
         accumulation_steps = check_int("accumulation_steps", accumulation_steps, minimum=1)
         if clip_grad_norm is not None:
             clip_grad_norm = check_positive("clip_grad_norm", clip_grad_norm)
@@ -232,6 +241,7 @@ def range_test(
             device,
             start_lr,
             seed=seed,
+            data=data,
             val_data=val_data,
             batch_size=batch_size,
             steps=num_iter,

@@ -2,13 +2,16 @@
 
 Both runs do the same before and after their loop; ``training_run`` does it once:
 
-    with seeded(seed):                       torch's global random state, put back afterwards
+    with interrupts_held(),                  a second Ctrl-C waits until all is put back
+         seeded(seed),                       random streams seeded, put back (``randomness.py``)
+         loader_generators_kept(...):        a DataLoader's own generator too (range test)
         val = fixed_batches(val_data, ...)   held-out batches on the device (None without)
         bar = tqdm(...)                      the progress bar
         try:
             model.to(device); opt = ...      the model on the device, the optimizer to step
             model.train()
-            ... the loop ...
+            with torch.enable_grad():        also when called inside torch.no_grad()
+                ... the loop ...
         finally:
             bar.close()
             put back: the range test restores model and optimizer bit for bit (``state.py``);
@@ -31,9 +34,11 @@ from tqdm.auto import tqdm
 
 from ..core.defaults import OPTIMIZER
 from .data import fixed_batches, peek
+from .interrupts import interrupts_held
 from .loop import LossFn, StepFn, check_first_batch, resolve_loss
 from .optimizers import make_optimizer
-from .state import move_optimizer_state, restore, seeded, snapshot
+from .randomness import loader_generators_kept, seeded
+from .state import move_optimizer_state, restore, snapshot
 
 
 @dataclass
@@ -64,6 +69,7 @@ def training_run(
     first_lr: float,
     *,
     seed: int | None,
+    data: Any,
     val_data: Any,
     batch_size: int,
     steps: int,
@@ -72,14 +78,16 @@ def training_run(
     restore_after: bool,
 ) -> Iterator[Run]:
     """Seed, fetch the held-out batches, place the model and open a progress bar; afterwards,
-    whatever happens, close the bar and put things back.
+    whatever happens (a second Ctrl-C included), close the bar and put things back.
 
-    ``restore_after``: put the model and the optimizer back exactly as they were (the range
-    test); otherwise keep what was trained and move the model (and the optimizer's state) back to
-    the model's own device (fit).
+    ``restore_after``: put the model and the optimizer back exactly as they were, and the own
+    generators of the DataLoaders ``data`` and ``val_data`` (the range test); otherwise keep
+    what was trained and move the model (and the optimizer's state) back to the model's own
+    device (fit). Gradients are on inside, also when the caller is in ``torch.no_grad()``.
     """
     home = next(model.parameters()).device
-    with seeded(seed):
+    kept = (data, val_data) if restore_after else ()
+    with interrupts_held() as interrupts, seeded(seed), loader_generators_kept(seed, *kept):
         val = fixed_batches(val_data, batch_size, device)  # (a shuffling loader draws randoms)
         saved = snapshot(model, optimizer) if restore_after else None
         bar = tqdm(total=steps, desc=desc, disable=not progress)
@@ -87,11 +95,13 @@ def training_run(
             model.to(device)
             opt = optimizer_to_step(model, optimizer, first_lr)
             model.train()
-            yield Run(opt, val, bar)
+            with torch.enable_grad():
+                yield Run(opt, val, bar)
         finally:
+            interrupts.hold()  # from here on a Ctrl-C waits until everything is back
             bar.close()
             if saved is not None:
-                restore(saved, optimizer)
+                restore(saved)
             else:
                 model.to(home)
                 if optimizer is not None:

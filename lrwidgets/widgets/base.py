@@ -13,6 +13,7 @@ from typing import Any
 
 import ipywidgets
 
+from ..training.data import is_tensor_pair
 from .controls import close_tree, set_value
 from .figure import FigureView
 from .messages import MessageBox
@@ -31,6 +32,17 @@ def check_custom_parts(model: Any, data: Any, loss_fn: Any, step_fn: Any, **more
         raise ValueError(f"{', '.join(names[:-1])} and {names[-1]} go with model= and data=")
     if loss_fn is not None and step_fn is not None:
         raise ValueError("pass loss_fn or step_fn, not both: step_fn computes the loss itself")
+
+
+def check_batch_size_applies(model: Any, data: Any, defaults: dict[str, Any]) -> None:
+    """``batch_size`` batches ``(X, y)`` data; a DataLoader (or a list of batches) brings its
+    own batches, so a ``batch_size=`` given with one would be ignored: ValueError instead."""
+    if model is not None and "batch_size" in defaults and not is_tensor_pair(data):
+        raise ValueError(
+            f"batch_size applies to data given as (X, y) only; this data "
+            f"({type(data).__name__}) brings its own batches: set the batch size where the "
+            "batches are made (DataLoader(..., batch_size=16)) and leave batch_size= out"
+        )
 
 
 class LRWidget(ipywidgets.VBox):

@@ -17,6 +17,9 @@ import ipywidgets
 import traitlets
 
 from ..core.checks import check_bool, check_choice, check_int, check_number, check_positive
+from ..core.defaults import OPTIMIZER
+from ..problems import OWN_OPTIMIZER, Problem
+from ..training.optimizers import OPTIMIZERS
 
 STYLE = {"description_width": "initial"}
 
@@ -107,6 +110,23 @@ def set_log_value(slider: ipywidgets.FloatLogSlider, name: str, value: float) ->
 def option_values(control: ipywidgets.Dropdown | ipywidgets.ToggleButtons) -> list:
     """The values a Dropdown / ToggleButtons can take (options may be (label, value) pairs)."""
     return [o[1] if isinstance(o, tuple) else o for o in control.options]
+
+
+def offer_optimizers(control: ipywidgets.Dropdown, problem: Problem | None) -> None:
+    """The optimizers to choose from for ``problem`` (None: the learner's own model).
+
+    A problem that has its own optimizer (``Problem.make_optimizer``) offers it first, labelled
+    with what it is, and selects it: picking the transformer gives its AdamW, as it is trained.
+    Otherwise the choice stays where it was when still offered, else it goes to the default.
+    """
+    names = OPTIMIZERS if problem is None else problem.optimizer_choices
+    if OWN_OPTIMIZER in names:
+        value = OWN_OPTIMIZER
+    else:
+        value = control.value if control.value in names else OPTIMIZER
+    label = f"own: {problem.optimizer}" if problem is not None else ""
+    control.options = [(label if name == OWN_OPTIMIZER else name, name) for name in names]
+    control.value = value
 
 
 def set_value(control: ipywidgets.ValueWidget, name: str, value: object) -> None:

@@ -34,12 +34,21 @@ from ..core.defaults import (
 from ..plots import CurveView, draw_range_test, format_lr, update_range_test
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import RangeTestResult, range_test
-from ..training.copies import private_copy
+from ..training.copies import private_copy, private_data
 from ..training.data import is_tensor_pair
 from ..training.loop import STOPPED_BY_CALLBACK
 from ..training.optimizers import OPTIMIZERS, make_optimizer
-from .base import LRWidget, check_custom_parts
-from .controls import STYLE, apply_defaults, checked_slider, log_slider, number_box, row, toggle
+from .base import LRWidget, check_batch_size_applies, check_custom_parts
+from .controls import (
+    STYLE,
+    apply_defaults,
+    checked_slider,
+    log_slider,
+    number_box,
+    offer_optimizers,
+    row,
+    toggle,
+)
 from .runner import STOPPED
 
 CUSTOM = "custom"
@@ -67,15 +76,17 @@ class RangeTestWidget(LRWidget):
     (and optionally ``loss_fn`` or ``step_fn(model, batch) -> loss`` for batches that are not
     ``(inputs, targets)``, and ``optimizer``) to test your own model instead ("custom").
     Every run tests a private copy of your model and optimizer (``private_copy``: a deepcopy of
-    both in one call, made when Run is pressed), so yours are never touched: you can go on training
+    both in one call, made when Run is pressed) and of a DataLoader (``private_data``: its own
+    workers, sampler and generator), so yours are never touched: you can go on training
     them in the next cell while a Run-button test goes on. ``batch_size`` shows only for
     ``(X, y)`` data (a DataLoader batches itself); the optimizer choice only without
-    ``optimizer``. Other keyword arguments set the controls: ``start_lr``, ``end_lr``,
-    ``endpoint`` (False: fastai's sweep, one step short of end_lr, see ``range_test``),
-    ``num_iter``, ``mode``, ``beta``, ``diverge_th``, ``batch_size``, ``seed``,
-    ``accumulation_steps``, ``clip_grad_norm`` (0: no clipping), ``optimizer_name``,
-    ``debias``, ``show_raw``, ``show_smoothed``, ``show_conventions``, ``skip_start``,
-    ``skip_end``, ``suggestion_method``.
+    ``optimizer``; a problem with its own optimizer (the transformer's AdamW, the fine-tune's
+    two param groups) offers it as "own" and starts with it. Other keyword arguments set the
+    controls: ``start_lr``, ``end_lr``, ``endpoint`` (False: fastai's sweep, one step short of
+    end_lr, see ``range_test``), ``num_iter``, ``mode``, ``beta``, ``diverge_th``,
+    ``batch_size``, ``seed``, ``accumulation_steps``, ``clip_grad_norm`` (0: no clipping),
+    ``optimizer_name``, ``debias``, ``show_raw``, ``show_smoothed``, ``show_conventions``,
+    ``skip_start``, ``skip_end``, ``suggestion_method``.
 
     After a run: ``w.result`` (the RangeTestResult), ``w.suggestions`` (every method's lr on
     the current smoothing and trimming; ``skip_start`` follows num_iter // 10 and ``skip_end``
@@ -144,6 +155,7 @@ class RangeTestWidget(LRWidget):
         backend: str | None = None,
         **defaults: Any,
     ) -> None:
+        check_batch_size_applies(model, data, defaults)
         super().__init__()
         check_custom_parts(model, data, loss_fn, step_fn, optimizer=optimizer)
         self.model, self.data, self.loss_fn, self.optimizer = model, data, loss_fn, optimizer
@@ -151,6 +163,7 @@ class RangeTestWidget(LRWidget):
         self._problems: dict[str, Problem] = {}
         self._pins: list[tuple[str | None, RangeTestResult, dict[str, Any]]] = []
         self._run_settings: dict[str, Any] = {}
+        self._live = False  # a running test's unfinished curve is on the plot (draw_lock)
         self._setup((5.8, 6.4), backend)
         self._setup_runner(self._range_test, prepare=self._prepare)
         self._job: dict[str, Any] = {}
@@ -278,7 +291,9 @@ class RangeTestWidget(LRWidget):
         model, data, loss_fn, optimizer = job["parts"]
         settings = job["settings"]
         self.runner.set_progress(0, len(planned))
-        self.suggestions, self.suggested_lr = {}, None  # the last run's no longer apply
+        with self.draw_lock:
+            self._live = True
+            self.suggestions, self.suggested_lr = {}, None  # the last run's no longer apply
         self.summary.value = "running..."
         lrs, losses = [], []
 
@@ -320,9 +335,11 @@ class RangeTestWidget(LRWidget):
         )
         if result.stop_reason == STOPPED_BY_CALLBACK:  # our callback only stops on Stop
             result = replace(result, stop_reason=STOPPED)
-        self._run_settings = settings
-        self.result = result
-        self._draw(result)
+        with self.draw_lock:  # the beta read for the suggestions is the beta shown
+            self._run_settings = settings
+            self.result = result
+            self._live = False
+            self._draw(result)
 
     def _parts(self) -> tuple[nn.Module, Any, Any, Any]:
         """Model, data, loss and optimizer of the chosen problem: a fresh model for built-ins,
@@ -332,10 +349,10 @@ class RangeTestWidget(LRWidget):
             if optimizer is None:
                 optimizer = make_optimizer(self.optimizer_name.value, self.model.parameters())
             model, optimizer = private_copy(self.model, optimizer)
-            return model, self.data, self.loss_fn, optimizer
+            return model, private_data(self.data), self.loss_fn, optimizer
         problem = self._get_problem(self.problem.value)
         model = problem.make_model(self.seed.value)
-        optimizer = make_optimizer(self.optimizer_name.value, model.parameters())
+        optimizer = problem.optimizer_for(model, self.optimizer_name.value)
         return model, problem.train_data, problem.loss_fn, optimizer
 
     def _get_problem(self, name: str) -> Problem:
@@ -346,7 +363,9 @@ class RangeTestWidget(LRWidget):
     # -- drawing ----------------------------------------------------------------------------------
     def _draw(self, result: RangeTestResult, live: bool = False) -> None:
         """Draw ``result`` with the smoothing controls' values; after a run, also update the
-        suggestions (a live, unfinished curve gets no markers)."""
+        suggestions (a live, unfinished curve gets no markers). All under ``draw_lock``: the
+        controls' values read, the suggestions set and ``suggested_lr`` (a linked
+        ScheduleWidget's max_lr) belong together, whichever thread draws."""
         with self.draw_lock:
             view = CurveView(
                 beta=self.beta.value,
@@ -360,9 +379,9 @@ class RangeTestWidget(LRWidget):
             )
             found = update_range_test(self.artists, result, view, pinned=self.pinned)
             self.view.draw()
-        if not live:
-            self.suggestions = found
-            self._pick_suggestion()
+            if not live:
+                self.suggestions = found
+                self._pick_suggestion()
 
     def _restyle(self, change: dict | None = None) -> None:
         """A smoothing control moved: re-smooth the stored losses; no training. Skips that are
@@ -373,17 +392,19 @@ class RangeTestWidget(LRWidget):
             self.message.show_error(error)
             return
         self.message.clear()
-        if self.result is not None and not self.runner.running:
-            self._draw(self.result)
+        with self.draw_lock:  # a run that ends meanwhile draws before or after, never across
+            if self.result is not None and not (self._live and self.runner.running):
+                self._draw(self.result)
 
     def _check_skips(self) -> None:
         check_int("skip_start", self.skip_start.value, minimum=0)
         check_int("skip_end", self.skip_end.value, minimum=0)
 
     def _pick_suggestion(self, change: dict | None = None) -> None:
-        method = self.suggestion_method.value
-        self.suggested_lr = self.suggestions.get(method)
-        self.summary.value = self._summary()
+        with self.draw_lock:
+            method = self.suggestion_method.value
+            self.suggested_lr = self.suggestions.get(method)
+            self.summary.value = self._summary()
 
     def _summary(self) -> str:
         result = self.result
@@ -465,11 +486,12 @@ class RangeTestWidget(LRWidget):
             self.skip_start.value = self.num_iter.value // 10
 
     def _problem_changed(self, change: dict | None = None) -> None:
-        """A built-in problem brings its own batch size; the optimizer choice applies unless a
-        custom optimizer was given."""
+        """A built-in problem brings its own batch size (and its own optimizer, where it has one:
+        ``offer_optimizers``); the optimizer choice applies unless a custom optimizer was given."""
         name = self.problem.value
         self.optimizer_name.disabled = name == CUSTOM and self.optimizer is not None
         self.optimizer_name.layout.display = "none" if self.optimizer_name.disabled else None
+        offer_optimizers(self.optimizer_name, None if name == CUSTOM else self._get_problem(name))
         batched = name == CUSTOM and not is_tensor_pair(self.data)  # a loader batches itself
         self.batch_size.layout.display = "none" if batched else None
         if name != CUSTOM:

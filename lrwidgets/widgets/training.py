@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import ipywidgets
@@ -24,12 +25,20 @@ from ..core.defaults import BATCH_SIZE, OPTIMIZER, PROBLEM
 from ..plots import draw_training, format_lr, update_training, validation_values
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import History, fit, steps_per_epoch
-from ..training.copies import private_copy
+from ..training.copies import private_copy, private_data
 from ..training.data import is_tensor_pair
 from ..training.loop import STOPPED_BY_CALLBACK
 from ..training.optimizers import OPTIMIZERS, make_optimizer
-from .base import LRWidget, check_custom_parts
-from .controls import STYLE, apply_defaults, log_slider, number_box, row, set_log_value
+from .base import LRWidget, check_batch_size_applies, check_custom_parts
+from .controls import (
+    STYLE,
+    apply_defaults,
+    log_slider,
+    number_box,
+    offer_optimizers,
+    row,
+    set_log_value,
+)
 from .range_test import CUSTOM
 from .runner import STOPPED
 from .schedule import ScheduleWidget
@@ -81,10 +90,13 @@ class TrainingWidget(LRWidget):
 
     Your own model instead of a built-in problem ("custom"): ``model=`` and ``data=``, with
     ``loss_fn=`` or ``step_fn(model, batch) -> loss`` (dict batches), ``optimizer=`` and
-    ``val_data=`` as for ``fit``. Every run trains a private copy of the model and of the
-    optimizer (``private_copy``: its groups, hyper-parameters and state), so all runs start
-    from your model as it is and your objects are left as they were. ``batch_size`` shows only
-    for ``(X, y)`` data, the optimizer choice only without ``optimizer=``.
+    ``val_data=`` as for ``fit``. Run copies the model and the optimizer once, when it is
+    pressed (``private_copy``: its groups, hyper-parameters and state; a DataLoader gets its
+    own iterator, ``private_data``), and every run trains a copy of that copy: all runs start
+    from your model as it was then, also while you go on training it, and your objects are
+    left as they were. ``batch_size`` shows only for ``(X, y)`` data, the optimizer choice
+    only without ``optimizer=``; a problem with its own optimizer (the transformer's AdamW,
+    the fine-tune's two param groups) starts with it ("own").
 
     Keyword arguments set the controls: ``optimizer_name``, ``batch_size``,
     ``accumulation_steps``, ``clip_grad_norm`` (0: no clipping; both as in ``fit``), ``lr``,
@@ -118,6 +130,7 @@ class TrainingWidget(LRWidget):
         backend: str | None = None,
         **defaults: Any,
     ) -> None:
+        check_batch_size_applies(model, data, defaults)
         super().__init__()
         check_custom_parts(model, data, loss_fn, step_fn, optimizer=optimizer, val_data=val_data)
         if model is None:
@@ -133,7 +146,10 @@ class TrainingWidget(LRWidget):
         self.histories: dict[str, History] = {}
         self._problems: dict[str, Problem] = {}
         self._setup((5.8, 6.0), backend)
-        self._setup_runner(self._train)
+        self._setup_runner(self._train, prepare=self._prepare)
+        self._start: tuple[nn.Module, torch.optim.Optimizer | None] | None = None
+        self._job_task: tuple[Any, Any, Any, Any, str] | None = None
+        self._new_optimizer: Any = None  # model -> the optimizer chosen when Run was pressed
 
         self._make_controls(problem, epochs, custom=model is not None)
         self._show_what_applies()
@@ -212,22 +228,37 @@ class TrainingWidget(LRWidget):
         if self.problem.value == CUSTOM:
             return self.data, self.val_data, self.loss_fn, self.step_fn, "loss"
         problem = self._get_problem(self.problem.value)
-        metric = "accuracy" if problem.task == "classification" else "loss"
+        # one class per example: accuracy; one per position (the language model): its loss
+        labels = problem.task == "classification" and problem.train_data[1].ndim == 1
+        metric = "accuracy" if labels else "loss"
         return problem.train_data, problem.val_data, problem.loss_fn, None, metric
 
-    def _fresh(self) -> tuple[nn.Module, torch.optim.Optimizer]:
-        """The model and optimizer of one run, all runs from the same start."""
+    def _prepare(self) -> None:
+        """When Run is pressed, in the caller's thread: the start of every run, made once (a
+        private copy of the learner's model, optimizer and DataLoaders, or the problem's
+        model), and the data the runs read."""
+        data, val_data, loss_fn, step_fn, metric = self._task()
         if self.problem.value == CUSTOM:
-            model, optimizer = private_copy(self.model, self.optimizer)
+            self._start = private_copy(self.model, self.optimizer)
+            data, val_data = private_data(data), private_data(val_data)
+            name = self.optimizer_name.value
+            self._new_optimizer = lambda model: make_optimizer(name, model.parameters())
         else:
-            model = self._get_problem(self.problem.value).make_model(self.seed.value)
-            optimizer = None
+            problem = self._get_problem(self.problem.value)
+            self._start = (problem.make_model(self.seed.value), None)
+            self._new_optimizer = partial(problem.optimizer_for, name=self.optimizer_name.value)
+        self._job_task = (data, val_data, loss_fn, step_fn, metric)
+
+    def _fresh(self) -> tuple[nn.Module, torch.optim.Optimizer]:
+        """The model and optimizer of one run: a copy of the start made when Run was pressed,
+        with the optimizer chosen then (the problem's own by default, where it has one)."""
+        model, optimizer = private_copy(*self._start)
         if optimizer is None:
-            optimizer = make_optimizer(self.optimizer_name.value, model.parameters())
+            optimizer = self._new_optimizer(model)
         return model, optimizer
 
     def _train(self) -> None:
-        data, val_data, loss_fn, step_fn, metric = self._task()
+        data, val_data, loss_fn, step_fn, metric = self._job_task
         per_run = self.epochs.value * self._steps_per_epoch(data)
         runs = self.runs()
         self.runner.set_progress(0, per_run * len(runs))
@@ -311,6 +342,9 @@ class TrainingWidget(LRWidget):
         self.batch_size.layout.display = "none" if batched else None
         self.optimizer_name.layout.display = (
             "none" if custom and self.optimizer is not None else None
+        )
+        offer_optimizers(
+            self.optimizer_name, None if custom else self._get_problem(self.problem.value)
         )
 
     def _sync_steps(self, change: dict | None = None) -> None:

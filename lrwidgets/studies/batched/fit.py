@@ -25,7 +25,7 @@ from ...training.data import (
 )
 from ...training.fit import check_schedule
 from ...training.loop import LossFn, resolve_loss
-from ...training.state import local_generator, seeded
+from ...training.randomness import local_generator, seeded
 from .members import (
     Tensors,
     buffers_kept,

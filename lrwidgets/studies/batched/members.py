@@ -15,7 +15,7 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 from ...training.loop import LossFn, is_class_labels
-from ...training.state import seeded
+from ...training.randomness import seeded
 from .rules import UpdateRule
 
 Tensors = dict[str, torch.Tensor]
