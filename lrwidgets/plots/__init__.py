@@ -12,6 +12,7 @@ schedule or history passed in.
 from .range_test import (
     CurveView,
     RangeTestArtists,
+    describe_stop,
     draw_range_test,
     plot_range_test,
     update_range_test,
@@ -27,16 +28,18 @@ from .training import (
     validation_metric,
     validation_values,
 )
-from .view import loss_limits
+from .view import SHOWN_FRACTION, loss_limits
 
 __all__ = [
     "OKABE_ITO",
     "RUN_COLORS",
+    "SHOWN_FRACTION",
     "CurveView",
     "RangeTestArtists",
     "ScheduleArtists",
     "TrainingArtists",
     "clear_schedule",
+    "describe_stop",
     "draw_range_test",
     "draw_schedule",
     "draw_training",

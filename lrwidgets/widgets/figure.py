@@ -65,6 +65,20 @@ def import_ipympl() -> tuple[type, type]:
     return Canvas, FigureManager
 
 
+def locked_canvas(Canvas: type, figure: SharedFigure):
+    """An ipympl canvas whose ``draw()`` (render, then send the image to the front-end) holds
+    the figure's lock from start to end, so a final draw from a run's thread and a redraw the
+    front-end asked for in the kernel's thread never interleave (one would send an image
+    rendered half by the other)."""
+
+    class LockedCanvas(Canvas):
+        def draw(self) -> None:
+            with self.figure.lock:
+                super().draw()
+
+    return LockedCanvas(figure)
+
+
 class SharedFigure(Figure):
     """A Figure that a training thread updates while the front-end may ask ipympl, in the
     kernel's main thread, for a new image: artists change under ``lock``, and drawing takes
@@ -96,7 +110,7 @@ class FigureView:
         self.figure = SharedFigure(figsize=figsize, layout="constrained")
         if self.backend == "ipympl":
             Canvas, FigureManager = import_ipympl()
-            canvas = Canvas(self.figure)
+            canvas = locked_canvas(Canvas, self.figure)
             with warnings.catch_warnings():  # ipympl's Toolbar passes traitlets an extra argument
                 warnings.filterwarnings(
                     "ignore", "Passing unrecognized arguments", DeprecationWarning
@@ -108,10 +122,19 @@ class FigureView:
             FigureCanvasAgg(self.figure)
             self.widget = ipywidgets.Image(format="png")
 
-    def draw(self) -> None:
-        """Show the figure's current state: ask the front-end to redraw, or render the PNG."""
+    def draw(self, now: bool = False) -> None:
+        """Show the figure's current state: ask the front-end to redraw, or render the PNG.
+
+        ``now=True`` (the last frame of a run) renders and sends the image at once. ipympl's
+        ``draw_idle`` only asks the front-end to ask for an image, and the front-end drops
+        that request while it still waits for the previous image: a run's last request,
+        made from the run's thread while the kernel renders a live frame, would be lost and
+        the browser would keep showing a curve from the middle of the run.
+        """
         start = time.perf_counter()
-        if self.backend == "ipympl":
+        if self.backend == "ipympl" and now:
+            self.figure.canvas.draw()
+        elif self.backend == "ipympl":
             self.figure.canvas.draw_idle()
         else:
             png = io.BytesIO()

@@ -10,7 +10,6 @@ the plot, so that the next run (another batch size, optimizer, ...) can be compa
 
 from __future__ import annotations
 
-import html
 from dataclasses import replace
 from typing import Any
 
@@ -31,7 +30,7 @@ from ..core.defaults import (
     SKIP_END,
     START_LR,
 )
-from ..plots import CurveView, draw_range_test, format_lr, update_range_test
+from ..plots import CurveView, draw_range_test, update_range_test
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import RangeTestResult, range_test
 from ..training.copies import private_copy
@@ -40,26 +39,14 @@ from ..training.loop import STOPPED_BY_CALLBACK
 from ..training.optimizers import OPTIMIZERS, make_optimizer
 from .base import LRWidget, check_custom_parts
 from .controls import STYLE, apply_defaults, checked_slider, log_slider, number_box, row, toggle
+from .pins import RUN_SETTINGS, Pins
 from .runner import STOPPED
+from .summary import range_test_summary
 
 CUSTOM = "custom"
-# The settings a pin remembers, to name what differs between pinned curves.
-RUN_SETTINGS = (
-    "problem",
-    "optimizer_name",
-    "batch_size",
-    "mode",
-    "start_lr",
-    "end_lr",
-    "num_iter",
-    "diverge_th",
-    "seed",
-    "accumulation_steps",
-    "clip_grad_norm",
-)
 
 
-class RangeTestWidget(LRWidget):
+class RangeTestWidget(Pins, LRWidget):
     """A range test you can run, stop, re-smooth and read suggestions from.
 
     ``problem`` is one of ``lrwidgets.problems.PROBLEMS``; pass ``model`` and ``data``
@@ -314,7 +301,7 @@ class RangeTestWidget(LRWidget):
             result = replace(result, stop_reason=STOPPED)
         self._run_settings = settings
         self.result = result
-        self._draw(result)
+        self._draw(result, final=True)
 
     def _parts(self) -> tuple[nn.Module, Any, Any, Any]:
         """Model, data, loss and optimizer of the chosen problem: a fresh model for built-ins,
@@ -336,9 +323,10 @@ class RangeTestWidget(LRWidget):
         return self._problems[name]
 
     # -- drawing ----------------------------------------------------------------------------------
-    def _draw(self, result: RangeTestResult, live: bool = False) -> None:
+    def _draw(self, result: RangeTestResult, live: bool = False, final: bool = False) -> None:
         """Draw ``result`` with the smoothing controls' values; after a run, also update the
-        suggestions (a live, unfinished curve gets no markers)."""
+        suggestions (a live, unfinished curve gets no markers). ``final``: a run's last frame,
+        sent to the front-end now (``FigureView.draw(now=True)``)."""
         with self.draw_lock:
             view = CurveView(
                 beta=self.beta.value,
@@ -351,7 +339,7 @@ class RangeTestWidget(LRWidget):
                 skip_end=self.skip_end.value,
             )
             found = update_range_test(self.artists, result, view, pinned=self.pinned)
-            self.view.draw()
+            self.view.draw(now=final)
         if not live:
             self.suggestions = found
             self._pick_suggestion()
@@ -378,78 +366,14 @@ class RangeTestWidget(LRWidget):
         self.summary.value = self._summary()
 
     def _summary(self) -> str:
-        result = self.result
-        if result is None:
-            return ""
-        method = self.suggestion_method.value
-        lr = self.suggested_lr
-        text = f"{method} suggests <b>{format_lr(lr) if lr is not None else 'nothing'}</b>"
-        if lr is None and result.steps:
-            text += f" ({self._why_nothing(method)})"
-        text += f" (beta={self.beta.value:.3g}); {result.steps} of {len(result.planned_lrs)} steps"
-        if result.stop_reason:
-            text += f"; {result.stop_reason}"
-        skips = dict(skip_start=self.skip_start.value, skip_end=self.skip_end.value)
-        caveat = result.caveats(self.beta.value, **skips).get(method) if lr is not None else None
-        if caveat:
-            text += f"<br>not firm: {method} is {caveat}"
-        why = result.unreliable(self.beta.value, **skips) if lr is not None else None
-        if why:
-            text += f'<br><span style="color: #D55E00"><b>Unreliable:</b> {why}</span>'
-        return text
-
-    def _why_nothing(self, method: str) -> str:
-        """The reason ``method`` has no answer on the current curve and trimming."""
-        try:
-            self.result.suggestion(
-                method,
-                self.beta.value,
-                skip_start=self.skip_start.value,
-                skip_end=self.skip_end.value,
-                warn=False,
-            )
-        except (ValueError, TypeError) as error:
-            return html.escape(str(error))
-        return "no answer"
-
-    # -- pinned curves ----------------------------------------------------------------------------
-    @property
-    def pinned(self) -> list[tuple[str, RangeTestResult]]:
-        """The pinned curves as (label, result); an automatic label names the settings that
-        differ between the pinned runs and the current one ("batch_size=16")."""
-        runs = [settings for _, _, settings in self._pins] + [self._run_settings]
-        differ = [k for k in RUN_SETTINGS if len({repr(r.get(k)) for r in runs}) > 1]
-        labels = []
-        for i, (label, _, settings) in enumerate(self._pins):
-            if label is None:
-                label = ", ".join(f"{k}={describe(settings[k])}" for k in differ) or f"run {i + 1}"
-            labels.append(label)
-        return [(label, result) for label, (_, result, _) in zip(labels, self._pins, strict=True)]
-
-    def pin(self, label: str | None = None) -> None:
-        """Keep the current curve on the plot (``label``: its legend entry; None names what
-        differs). Raises ValueError when there is no finished run to pin."""
-        if self.result is None or self.runner.running:
-            raise ValueError("nothing to pin yet: run a range test first and let it finish")
-        if label is not None and not isinstance(label, str):
-            raise TypeError(f"label must be a string or None, got {label!r}")
-        self._pins.append((label or None, self.result, dict(self._run_settings)))
-        self._draw(self.result)
-
-    def clear_pins(self) -> None:
-        """Remove every pinned curve."""
-        self._pins.clear()
-        if self.result is not None and not self.runner.running:
-            self._draw(self.result)
-
-    def _pin_from_button(self) -> None:
-        try:
-            self.pin(self.pin_label.value.strip() or None)
-        except (ValueError, TypeError) as error:
-            self.message.show_error(error)
-        else:
-            self.message.clear()
-            self.pin_label.value = ""
+        return range_test_summary(
+            self.result,
+            self.suggestion_method.value,
+            self.suggested_lr,
+            self.beta.value,
+            self.skip_start.value,
+            self.skip_end.value,
+        )
 
     def _num_iter_changed(self, change: dict | None = None) -> None:
         """fastai's lr_find skips num_iter // 10 points at the start."""
@@ -466,11 +390,6 @@ class RangeTestWidget(LRWidget):
         self.batch_size.layout.display = "none" if batched else None
         if name != CUSTOM:
             self.batch_size.value = self._get_problem(name).batch_size
-
-
-def describe(value: Any) -> str:
-    """A setting as a pin's label writes it: learning rates short, the rest as they are."""
-    return format_lr(value) if isinstance(value, float) else str(value)
 
 
 def sorted_skips_last(defaults: dict[str, Any]) -> dict[str, Any]:
