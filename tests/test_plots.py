@@ -341,3 +341,42 @@ def test_plot_curves_one_colour_per_group_and_limits_from_the_smoothed_curves():
     plots.mark_lrs(ax, {"here": 0.01, "there": 0.1})
     assert legend_texts(ax)[-2:] == ["here", "there"]
     plt.close(ax.figure)
+
+
+def flat_curve() -> RangeTestResult:
+    rng = np.random.default_rng(0)
+    planned = lr_sweep(1e-7, 10.0, 100)
+    return RangeTestResult(
+        lrs=planned, losses=0.7 + 0.05 * rng.standard_normal(100), planned_lrs=planned
+    )
+
+
+def test_a_plot_leaves_no_style_behind_for_the_learners_own_title():
+    ax = flat_curve().plot()  # its doubts go in the warning colour, in the left title
+    assert "unreliable" in ax.get_title(loc="left").lower()
+    ax.set_title("my experiment")
+    default = matplotlib.rcParams["axes.titlecolor"]
+    default = matplotlib.rcParams["text.color"] if default == "auto" else default
+    assert matplotlib.colors.same_color(ax.title.get_color(), default)
+    other = plt.figure().add_subplot()
+    other.set_title("another")
+    assert matplotlib.colors.same_color(other.title.get_color(), default)
+    plt.close("all")
+
+
+def test_warnings_point_at_the_learners_line():
+    from lrwidgets.studies.curves import suggestions_by_run
+
+    result = flat_curve()
+    calls = [
+        lambda: result.suggestion(),
+        lambda: result.suggestions(),
+        lambda: result.schedule(100),  # two calls deeper inside lrwidgets
+        lambda: suggestions_by_run([result], "valley", None),
+    ]
+    for call in calls:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        assert caught, call
+        assert {w.filename for w in caught} == {__file__}
