@@ -14,7 +14,8 @@ import re
 import numpy as np
 import pytest
 
-from lrwidgets.plots import SHOWN_FRACTION, format_lr
+from lrwidgets.plots import SHOWN_FRACTION, format_lr, loss_limits
+from lrwidgets.plots.view import loss_range
 from lrwidgets.widgets import RangeTestWidget
 
 PROBLEMS = ("digits-mlp", "spirals")
@@ -103,13 +104,16 @@ def test_every_state_draws_a_true_picture(widget, beta):
 
 def test_result_plot_uses_the_same_view_as_the_widget(widget):
     w = widget
-    w.beta, w.debias, w.show_conventions, w.show_raw, w.show_smoothed = (
-        0.99,
-        False,
-        False,
-        True,
-        True,
+    w.beta, w.debias, w.show_conventions = 0.99, False, False
+    w.show_raw, w.show_smoothed = True, True
+    ax = w.result.plot(beta=0.99, debias=False)  # a fresh picture: the rule's limits
+    biased = w.result.smoothed(0.99, debias=False)
+    markers = [m.get_ydata()[0] for m in ax.lines if m.get_gid().startswith("suggestion")]
+    markers = [y for m, y in zip(ax.lines, markers, strict=False) if m.get_visible()] or markers
+    needed = loss_range([biased], w.result.diverge_th, raw=[w.result.losses], points=markers)
+    assert ax.get_ylim() == loss_limits(
+        [biased], w.result.diverge_th, raw=[w.result.losses], points=markers
     )
-    ax = w.result.plot(beta=0.99, debias=False)
-    assert ax.get_ylim() == w.artists.loss_ax.get_ylim()
+    low, high = w.artists.loss_ax.get_ylim()  # the widget's: the same rule, kept steady
+    assert low <= needed[0] and high >= needed[1]
     assert ax.get_xlim() == w.artists.loss_ax.get_xlim()

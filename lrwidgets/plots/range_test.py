@@ -30,7 +30,7 @@ from .style import (
     new_axes,
     show_or_hide,
 )
-from .view import loss_limits
+from .view import keep_limits, loss_limits, loss_range
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -54,6 +54,7 @@ class RangeTestArtists:
     planned: Line2D | None = None  # the whole sweep
     taken: Line2D | None = None  # the steps taken
     pinned: list[Line2D] = field(default_factory=list)  # earlier curves kept for comparison
+    shows: tuple = ()  # the results the y-limits were set for (kept while only the view moves)
 
 
 def draw_range_test(ax: Axes, lr_ax: Axes | None = None) -> RangeTestArtists:
@@ -190,7 +191,12 @@ def update_range_test(
     if not smoothed_shown:  # the raw loss alone: it is the curve to show whole
         smoothed_shown, raw_shown = raw_shown, []
     results = [result, *(r for _, r in pinned)]
-    update_limits(ax, results, smoothed_shown, result.diverge_th, raw=raw_shown, points=marks)
+    shows = tuple(id(r) for r in results)
+    steady = artists.shows == shows  # the same curves re-read: keep the limits if they fit
+    update_limits(
+        ax, results, smoothed_shown, result.diverge_th, raw=raw_shown, points=marks, steady=steady
+    )
+    artists.shows = shows
     legend_below(ax)
     if artists.lr_ax is not None:
         update_sweep_panel(artists, result)
@@ -285,13 +291,21 @@ def update_limits(
     diverge_th: float,
     raw: Sequence[np.ndarray] = (),
     points: Sequence[float] = (),
+    steady: bool = False,
 ) -> None:
-    """x: every result's whole planned sweep; y: ``loss_limits`` of what is drawn."""
+    """x: every result's whole planned sweep; y: ``loss_limits`` of what is drawn. With
+    ``steady`` (the same results, read another way) the y-limits on screen stay when they
+    still hold everything that must be seen (``keep_limits``)."""
     planned = [r.planned_lrs for r in results if len(r.planned_lrs) >= 2]
     if planned:
-        ax.set_xlim(min(p[0] for p in planned), max(p[-1] for p in planned))
+        xlim = (min(p[0] for p in planned), max(p[-1] for p in planned))
+        if ax.get_xlim() != xlim:
+            ax.set_xlim(*xlim)
     limits = loss_limits(curves, diverge_th, raw=raw, points=points)
-    if limits is not None:
+    if limits is None:
+        return
+    needed = loss_range(curves, diverge_th, raw=raw, points=points)
+    if not (steady and keep_limits(ax.get_ylim(), needed, limits)):
         ax.set_ylim(*limits)
 
 

@@ -31,8 +31,38 @@ def loss_limits(
     raw: Sequence[np.ndarray] = (),
     points: Sequence[float] = (),
 ) -> tuple[float, float] | None:
-    """y-limits for range-test curves: ``curves`` are the smoothed curves drawn (each keeps at
-    least 90% of its finite points in view; pass the raw loss here when it is drawn alone),
+    """y-limits for range-test curves: ``loss_range`` with a margin, 5% of it below and 15%
+    above (room for the markers). None when nothing is finite."""
+    needed = loss_range(curves, diverge_th, raw=raw, points=points)
+    if needed is None:
+        return None
+    low, high = needed
+    span = high - low if high > low else abs(high) or 1.0
+    return low - 0.05 * span, high + 0.15 * span
+
+
+def keep_limits(
+    current: tuple[float, float], needed: tuple[float, float], new: tuple[float, float]
+) -> bool:
+    """Whether the y-limits on screen can stay while the curves move (a beta drag): they hold
+    all of ``needed`` (``loss_range``) and are at most a third wider than the ``new`` limits
+    the rule would give. Steady axes let the eye follow the curve bend, and spare a redraw of
+    the whole figure."""
+    (c0, c1), (n0, n1), (new0, new1) = current, needed, new
+    return c0 <= n0 and c1 >= n1 and (c1 - c0) <= 4 / 3 * (new1 - new0)
+
+
+def loss_range(
+    curves: Sequence[np.ndarray],
+    diverge_th: float,
+    *,
+    raw: Sequence[np.ndarray] = (),
+    points: Sequence[float] = (),
+) -> tuple[float, float] | None:
+    """The y range that must be in view, from the lowest point to the top (module docstring).
+
+    ``curves`` are the smoothed curves drawn (each keeps at least 90% of its finite points in
+    view; pass the raw loss here when it is drawn alone),
     ``raw`` the raw losses drawn beside them (their dip is in view, their noisy tail may be
     cut), ``points`` y values that must be in view (markers). None when nothing is finite.
 
@@ -55,5 +85,4 @@ def loss_limits(
     clip = start + fall / 2 if fall > 0 else max(start, divergence_limit(low, diverge_th))
     high = min(max(float(c.max()) for c in drawn), clip)
     high = max([high] + [float(np.quantile(c, SHOWN_FRACTION)) for c in smooth] + marks)
-    span = high - low if high > low else abs(high) or 1.0
-    return low - 0.05 * span, high + 0.15 * span
+    return low, high
