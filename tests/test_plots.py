@@ -380,3 +380,21 @@ def test_warnings_point_at_the_learners_line():
             call()
         assert caught, call
         assert {w.filename for w in caught} == {__file__}
+
+
+def test_marked_lrs_are_never_dotted_like_the_stop_line_and_panels_share_the_lr_range():
+    top, bottom = Figure(layout="constrained").subplots(2, 1)
+    plots.plot_range_test(curve(stop=50), bottom)
+    marks = {"2/λmax": 0.3, "2(1+μ)/λmax": 0.6, "curve minimum": 0.01, "another": 0.02}
+    plots.mark_lrs(bottom, marks)
+    stop = by_gid(bottom, "stop")
+    for name in marks:
+        line = by_gid(bottom, f"mark-{name}")
+        assert (line.get_linestyle(), line.get_color()) != (stop.get_linestyle(), stop.get_color())
+    legend = bottom.get_legend()
+    assert legend.get_bbox_to_anchor().y0 < bottom.get_window_extent().y0  # below the Axes
+    top.plot([0.01, 3.2], [1.0, 2.0])
+    top.set_xscale("log")
+    low, high = plots.align_lr_axes([top, bottom])
+    assert top.get_xlim() == bottom.get_xlim() == (low, high)
+    assert low <= 1e-5 and high >= 3.2

@@ -18,7 +18,7 @@ from .range_test import (
     update_range_test,
 )
 from .schedule import ScheduleArtists, clear_schedule, draw_schedule, plot_schedule, update_schedule
-from .studies import mark_lrs, plot_curves, plot_grids, plot_setting_study
+from .studies import align_lr_axes, mark_lrs, plot_curves, plot_grids, plot_setting_study
 from .style import OKABE_ITO, RUN_COLORS, format_lr, new_axes, show_or_hide
 from .training import (
     TrainingArtists,
@@ -38,6 +38,7 @@ __all__ = [
     "RangeTestArtists",
     "ScheduleArtists",
     "TrainingArtists",
+    "align_lr_axes",
     "clear_schedule",
     "describe_stop",
     "draw_range_test",
