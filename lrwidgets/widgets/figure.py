@@ -145,12 +145,13 @@ class FigureView:
         ``draw_idle`` only asks the front-end to ask for an image, and the front-end drops
         that request while it still waits for the previous image: a run's last request,
         made from the run's thread while the kernel renders a live frame, would be lost and
-        the browser would keep showing a curve from the middle of the run.
+        the browser would keep showing a curve from the middle of the run. (Before a
+        front-end shows the figure, ``draw_idle`` is enough: it asks for a frame when it starts.)
         """
         start = time.perf_counter()
         with self.figure.lock:
             self.lay_out()
-        if self.backend == "ipympl" and now:
+        if self.backend == "ipympl" and now and self.front_end_ready():
             self.figure.canvas.draw()
         elif self.backend == "ipympl":
             self.figure.canvas.draw_idle()
@@ -160,6 +161,12 @@ class FigureView:
             self.widget.value = png.getvalue()
         self._last_end = time.perf_counter()
         self._last_cost = self._last_end - start
+
+    def front_end_ready(self) -> bool:
+        """Whether a browser shows the ipympl canvas and takes images (it said "initialized").
+        Before that, ipympl would store a frame sent unasked as a broken image; the front-end
+        asks for a frame when it starts, so there is nothing to send yet."""
+        return not getattr(self.figure.canvas, "syncing_data_url", True)
 
     def lay_out(self, force: bool = False) -> None:
         """Place the Axes, legends and titles (constrained layout) when the figure's structure
