@@ -20,13 +20,18 @@ import sys
 import threading
 import time
 import warnings
+from typing import TYPE_CHECKING
 
 import ipywidgets
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 from ..core.checks import check_choice
+from .blit import Blitter
 from .controls import close_tree
 
 BACKENDS = ("ipympl", "inline")
@@ -94,18 +99,27 @@ class SharedFigure(Figure):
 
 
 def layout_key(figure: Figure) -> tuple:
-    """What the layout depends on: the figure's size, and per Axes its scales, limits (the
-    tick labels), titles and legend (its number of entries and roughly its width). Data
-    moving inside fixed limits leaves it unchanged."""
+    """What the layout depends on: the figure's size, and per Axes its scales, x limits,
+    titles, the width of its y tick labels and its legend (rows, roughly its width). Data
+    moving, or y limits whose tick labels are as wide, leave it unchanged."""
     key: list = [tuple(figure.get_size_inches())]
     for ax in figure.axes:
         legend = ax.get_legend()
         texts = [t.get_text() for t in legend.get_texts()] if legend is not None else []
         widest = max((len(t) for t in texts), default=0)
         titles = tuple(ax.get_title(loc) for loc in ("left", "center", "right"))
-        key.append((ax.get_xscale(), ax.get_yscale(), ax.get_xlim(), ax.get_ylim(), titles))
-        key.append((len(texts), widest // 8, ax.get_xlabel(), ax.get_ylabel()))
+        key.append((ax.get_xscale(), ax.get_yscale(), ax.get_xlim(), titles))
+        key.append(((len(texts) + 1) // 2, widest // 8, ax.get_xlabel(), ax.get_ylabel()))
+        key.append(tick_label_width(ax))
     return tuple(key)
+
+
+def tick_label_width(ax: Axes) -> int:
+    """The longest y tick label of ``ax``, in characters: the room the layout gives them."""
+    axis = ax.yaxis
+    low, high = sorted(ax.get_ylim())
+    locs = [x for x in axis.get_majorticklocs() if low <= x <= high]
+    return max((len(t) for t in axis.get_major_formatter().format_ticks(locs)), default=0)
 
 
 class FigureView:
@@ -124,6 +138,7 @@ class FigureView:
         self._last_cost = 0.0
         self.figure = SharedFigure(figsize=figsize, layout="constrained")
         self._layout_key: tuple | None = None
+        self.blitter = Blitter(self.figure)
         if self.backend == "ipympl":
             Canvas, FigureManager = import_ipympl()
             canvas = locked_canvas(Canvas, self.figure)
@@ -138,7 +153,7 @@ class FigureView:
             FigureCanvasAgg(self.figure)
             self.widget = ipywidgets.Image(format="png")
 
-    def draw(self, now: bool = False) -> None:
+    def draw(self, now: bool = False, only: Axes | None = None) -> None:
         """Show the figure's current state: ask the front-end to redraw, or render the PNG.
 
         ``now=True`` (the last frame of a run) renders and sends the image at once. ipympl's
@@ -147,18 +162,27 @@ class FigureView:
         made from the run's thread while the kernel renders a live frame, would be lost and
         the browser would keep showing a curve from the middle of the run. (Before a
         front-end shows the figure, ``draw_idle`` is enough: it asks for a frame when it starts.)
+
+        ``only``: nothing changed outside this Axes (a reading control moved): with ipympl,
+        redraw it over a saved background and send the changed pixels at once (``Blitter``).
         """
         start = time.perf_counter()
         with self.figure.lock:
             self.lay_out()
-        if self.backend == "ipympl" and now and self.front_end_ready():
-            self.figure.canvas.draw()
-        elif self.backend == "ipympl":
-            self.figure.canvas.draw_idle()
-        else:
-            png = io.BytesIO()
-            self.figure.savefig(png, format="png")
-            self.widget.value = png.getvalue()
+            live = self.backend == "ipympl" and self.front_end_ready()
+            if live and only is not None:
+                self.blitter.redraw(only, self._layout_key)
+                self.figure.canvas.blit()  # ipympl sends the pixels that changed
+            elif live and now:
+                self.blitter.forget()
+                self.figure.canvas.draw()
+            elif self.backend == "ipympl":
+                self.blitter.forget()
+                self.figure.canvas.draw_idle()
+            else:
+                png = io.BytesIO()
+                self.figure.savefig(png, format="png")
+                self.widget.value = png.getvalue()
         self._last_end = time.perf_counter()
         self._last_cost = self._last_end - start
 

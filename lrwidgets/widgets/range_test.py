@@ -339,7 +339,8 @@ class RangeTestWidget(Pins, LRWidget):
                 skip_end=self.skip_end.value,
             )
             found = update_range_test(self.artists, result, view, pinned=self.pinned)
-            self.view.draw(now=final)
+            # a reading control changed only the loss axes: redraw them alone
+            self.view.draw(now=final, only=None if live or final else self.artists.loss_ax)
         if not live:
             self.suggestions = found
             self._pick_suggestion()
