@@ -217,9 +217,9 @@ def test_the_plot_updates_while_the_test_runs():
     w.view.min_interval = 0.0
     seen = []
     draw = w.view.draw
-    w.view.draw = lambda now=False: (
+    w.view.draw = lambda now=False, only=None, live=False: (
         seen.append(len(by_gid(w.figure, "raw").get_xdata())),
-        draw(now),
+        draw(now, only, live),
     )
     w.run()
     assert len(seen) > 3 and seen == sorted(seen) and seen[-1] == w.result.steps

@@ -153,7 +153,7 @@ class FigureView:
             FigureCanvasAgg(self.figure)
             self.widget = ipywidgets.Image(format="png")
 
-    def draw(self, now: bool = False, only: Axes | None = None) -> None:
+    def draw(self, now: bool = False, only: Axes | None = None, live: bool = False) -> None:
         """Show the figure's current state: ask the front-end to redraw, or render the PNG.
 
         ``now=True`` (the last frame of a run) renders and sends the image at once. ipympl's
@@ -165,15 +165,18 @@ class FigureView:
 
         ``only``: nothing changed outside this Axes (a reading control moved): with ipympl,
         redraw it over a saved background and send the changed pixels at once (``Blitter``).
+        ``live``: a frame while a run goes on keeps the layout it finds (``lay_out`` costs as
+        much as a render, and the run's last frame lays the figure out again).
         """
-        start = time.perf_counter()
         with self.figure.lock:
-            self.lay_out()
-            live = self.backend == "ipympl" and self.front_end_ready()
-            if live and only is not None:
+            if not live or self._layout_key is None:
+                self.lay_out()
+            start = time.perf_counter()  # what a redraw costs, the layout aside
+            shown = self.backend == "ipympl" and self.front_end_ready()
+            if shown and only is not None:
                 self.blitter.redraw(only, self._layout_key)
                 self.figure.canvas.blit()  # ipympl sends the pixels that changed
-            elif live and now:
+            elif shown and now:
                 self.blitter.forget()
                 self.figure.canvas.draw()
             elif self.backend == "ipympl":
@@ -198,7 +201,7 @@ class FigureView:
         moves data (a beta move) renders without recomputing the layout, which costs about
         half of a whole render, and two renders of the same state give the same pixels."""
         key = layout_key(self.figure)
-        if key == self._layout_key and not force:
+        if (key == self._layout_key and not force) or not self.figure.axes:
             return
         self.figure.set_layout_engine("constrained")
         engine = self.figure.get_layout_engine()

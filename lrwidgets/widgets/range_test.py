@@ -340,7 +340,8 @@ class RangeTestWidget(Pins, LRWidget):
             )
             found = update_range_test(self.artists, result, view, pinned=self.pinned)
             # a reading control changed only the loss axes: redraw them alone
-            self.view.draw(now=final, only=None if live or final else self.artists.loss_ax)
+            only = None if live or final else self.artists.loss_ax
+            self.view.draw(now=final, only=only, live=live)
         if not live:
             self.suggestions = found
             self._pick_suggestion()

@@ -294,7 +294,7 @@ class TrainingWidget(LRWidget):
             if self.view.due():
                 with self.draw_lock:
                     update_training(self.artists, name, np.array(losses))
-                    self.view.draw()
+                    self.view.draw(live=True)
             return self.runner.stop_requested
 
         return callback
