@@ -120,7 +120,9 @@ class CurveView:
     - ``show_raw``, ``show_smoothed``: draw the raw losses, the smoothed curve;
     - ``conventions``: draw all three smoothing conventions (debiased, biased, from-first);
     - ``suggestions``: the suggestion methods to mark (``lrwidgets.core.SUGGESTION_METHODS``);
-    - ``skip_start``, ``skip_end``: the trimming of the suggestions (None: fastai's).
+    - ``skip_start``, ``skip_end``: the trimming of the suggestions (None: fastai's);
+    - ``legend_beta``: the smoothed curve's legend entry names beta (a widget shows it on its
+      slider instead, so that a beta move leaves the legend as it is).
 
     ``RangeTestResult.plot(**kwargs)`` and ``plot_range_test`` take these names as keyword
     arguments; a widget builds one from its controls.
@@ -134,6 +136,7 @@ class CurveView:
     conventions: bool = False
     skip_start: int | None = None
     skip_end: int | None = None
+    legend_beta: bool = True
 
 
 def update_range_test(
@@ -166,7 +169,7 @@ def update_range_test(
     show_or_hide(artists.raw, view.show_raw, "raw loss")
     main = "debiased" if view.debias else "biased"
     shown = (SMOOTHING_CONVENTIONS if view.conventions else (main,)) if view.show_smoothed else ()
-    curves = update_smoothed(artists, result, beta, shown)
+    curves = update_smoothed(artists, result, beta, shown, view.legend_beta)
     pinned_curves = update_pinned(artists, pinned, beta, main)
 
     skips = dict(skip_start=view.skip_start, skip_end=view.skip_end)
@@ -204,17 +207,22 @@ def update_range_test(
 
 
 def update_smoothed(
-    artists: RangeTestArtists, result: RangeTestResult, beta: float, shown: Sequence[str]
+    artists: RangeTestArtists,
+    result: RangeTestResult,
+    beta: float,
+    shown: Sequence[str],
+    legend_beta: bool = True,
 ) -> dict[str, np.ndarray]:
     """Show the smoothed curves of the conventions in ``shown``, hide the others; return
-    {convention: curve} of those shown."""
+    {convention: curve} of those shown. ``legend_beta``: their legend entries name beta."""
     curves = {}
     for convention, line in artists.smoothed.items():
         visible = convention in shown
         if visible:
             curves[convention] = smooth(result.losses, beta, convention)
             line.set_data(result.lrs, curves[convention])
-        show_or_hide(line, visible, f"{SMOOTHED_NAME[convention]} (beta={beta:.3g})")
+        name = SMOOTHED_NAME[convention]
+        show_or_hide(line, visible, f"{name} (beta={beta:.3g})" if legend_beta else name)
     return curves
 
 

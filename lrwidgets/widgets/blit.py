@@ -1,13 +1,14 @@
 """Redraw one Axes of a figure, not the whole figure: what makes the beta slider follow the hand.
 
 Rendering a whole range-test figure takes about 100-200 ms (two panels, tick labels, legends);
-a beta move only changes the lines and the legend of the loss Axes. So the figure is rendered
+a beta move only changes the lines of the loss Axes (and now and then a suggestion's entry in
+its legend). So the figure is rendered
 once with those left out, kept as a picture (a *background*, matplotlib's ``copy_from_bbox``),
 and a change pastes the background back and draws only what changed over it (blitting):
 
-- ``lines``: the background holds the Axes' frame, ticks, grid and labels; the Axes' lines and
-  legend are drawn over it (a few ms). Valid while the Axes' limits, scales and titles and the
-  figure's layout stay as they were when it was taken.
+- ``lines``: the background holds the Axes' frame, ticks, grid, labels and legend; the Axes'
+  lines are drawn over it (a few ms). Valid while the Axes' limits, scales, titles and legend
+  entries and the figure's layout stay as they were when it was taken.
 - ``axes``: the background holds everything but the Axes; the whole Axes is drawn over it (its
   ticks too, so its limits may change: a raw-loss toggle). Valid while the layout stays.
 - otherwise the whole figure is rendered and both backgrounds are taken again.
@@ -27,15 +28,18 @@ if TYPE_CHECKING:
 
 
 def axes_key(ax: Axes) -> tuple:
-    """What the ``lines`` background of ``ax`` depends on, besides the layout."""
+    """What the ``lines`` background of ``ax`` depends on, besides the layout: limits, scales,
+    titles and the legend's entries (the legend is part of that background)."""
     titles = tuple(ax.get_title(loc) for loc in ("left", "center", "right"))
-    return ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale(), titles
+    legend = ax.get_legend()
+    entries = tuple(t.get_text() for t in legend.get_texts()) if legend is not None else ()
+    return ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale(), titles, entries
 
 
 def dynamic_artists(ax: Axes) -> list:
-    """The artists a beta move changes: the Axes' lines and its legend."""
-    legend = ax.get_legend()
-    return list(ax.lines) + ([legend] if legend is not None else [])
+    """The artists a beta move changes: the Axes' lines (a legend below the Axes never
+    overlaps them, so it can stay in the background while its entries read the same)."""
+    return list(ax.lines)
 
 
 class Blitter:

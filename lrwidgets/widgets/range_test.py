@@ -337,6 +337,7 @@ class RangeTestWidget(Pins, LRWidget):
                 conventions=self.show_conventions.value,
                 skip_start=self.skip_start.value,
                 skip_end=self.skip_end.value,
+                legend_beta=False,  # on the slider: a beta move leaves the legend as it is
             )
             found = update_range_test(self.artists, result, view, pinned=self.pinned)
             # a reading control changed only the loss axes: redraw them alone
