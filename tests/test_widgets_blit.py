@@ -51,6 +51,6 @@ def test_limits_that_move_redraw_the_whole_axes_and_pins_redraw_over_the_backgro
     assert differs_from_a_whole_render(w) < 100
     w.show_raw.value = not w.show_raw.value
     w.pin()
-    assert w.view.blitter.last in ("lines", "axes", "figure")
+    assert w.view.blitter.last in ("lines", "legend", "axes", "figure")
     assert differs_from_a_whole_render(w) < 100
     w.clear_pins()
