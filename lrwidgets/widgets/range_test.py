@@ -67,9 +67,10 @@ class RangeTestWidget(Pins, LRWidget):
     is 5, as fastai's ``lr_find``) and ``w.suggested_lr`` (the chosen method's; observable, e.g.
     by a ScheduleWidget). The suggestion pre-selected is "valley", fastai's default; the course
     measures it more than ten times below the best lr on digits (notebook 05). A curve that
-    never falls clearly says so above the plot and in the summary. ``w.run()`` runs
-    synchronously and raises on bad settings (the message also shows in the widget); the Run
-    button runs in the background and only shows it.
+    never falls clearly says so above the plot and in the summary (its numbers: at the current
+    beta). Markers sit on the smoothed curve drawn, else on the raw loss, else are hidden.
+    ``w.run()`` runs synchronously and raises on bad settings (the message also shows in the
+    widget); the Run button runs in the background and only shows it.
 
     ``w.pin(label=None)`` (the Pin button) keeps the current curve on the plot; by default its
     legend names the settings that differ between the pinned runs and the current one (batch
@@ -340,7 +341,6 @@ class RangeTestWidget(Pins, LRWidget):
                 legend_beta=False,  # on the slider: a beta move leaves the legend as it is
             )
             found = update_range_test(self.artists, result, view, pinned=self.pinned)
-            # a reading control changed only the loss axes: redraw them alone
             only = None if live or final else self.artists.loss_ax
             self.view.draw(now=final, only=only, live=live)
         if not live:
