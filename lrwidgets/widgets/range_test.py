@@ -13,33 +13,26 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import ipywidgets
 import numpy as np
 import traitlets
 from torch import nn
 
-from ..core import SUGGESTION_METHODS, SWEEP_MODES, lr_sweep
-from ..core.checks import check_beta, check_choice, check_int
+from ..core import SUGGESTION_METHODS, lr_sweep
+from ..core.checks import check_choice, check_int
 from ..core.defaults import (
-    BETA,
-    DIVERGE_TH,
-    END_LR,
-    NUM_ITER,
-    OPTIMIZER,
     PROBLEM,
-    SKIP_END,
-    START_LR,
 )
-from ..plots import CurveView, draw_range_test, update_range_test
+from ..plots import CurveView, update_range_test
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import RangeTestResult, range_test
 from ..training.copies import private_copy
 from ..training.data import is_tensor_pair
 from ..training.loop import STOPPED_BY_CALLBACK
-from ..training.optimizers import OPTIMIZERS, make_optimizer
+from ..training.optimizers import make_optimizer
 from .base import LRWidget, check_custom_parts
-from .controls import STYLE, apply_defaults, checked_slider, log_slider, number_box, row, toggle
+from .controls import apply_defaults, row
 from .pins import RUN_SETTINGS, Pins
+from .range_test_controls import make_controls
 from .runner import STOPPED
 from .summary import range_test_summary
 
@@ -153,44 +146,7 @@ class RangeTestWidget(Pins, LRWidget):
 
     # -- building the widget ----------------------------------------------------------------------
     def _make_controls(self, custom: bool) -> None:
-        """The controls at the range test's defaults (``lrwidgets.core.defaults``), the pin
-        buttons and the figure."""
-        choices = ([CUSTOM] if custom else []) + list(PROBLEMS)
-        self.problem = ipywidgets.Dropdown(options=choices, description="problem", style=STYLE)
-        self.optimizer_name = ipywidgets.Dropdown(
-            options=OPTIMIZERS, value=OPTIMIZER, description="optimizer", style=STYLE
-        )
-        self.mode = toggle("mode", SWEEP_MODES)
-        self.start_lr = log_slider("start_lr", START_LR)
-        self.end_lr = log_slider("end_lr", END_LR)
-        self.num_iter = number_box(ipywidgets.IntText, "num_iter", NUM_ITER)
-        self.batch_size = number_box(ipywidgets.IntText, "batch_size", 64)
-        self.diverge_th = number_box(ipywidgets.FloatText, "diverge_th", DIVERGE_TH)
-        self.seed = number_box(ipywidgets.IntText, "seed", 0)
-        self.accumulation_steps = number_box(ipywidgets.IntText, "accumulation_steps", 1)
-        self.clip_grad_norm = number_box(ipywidgets.FloatText, "clip_grad_norm", 0.0)
-        self.beta = checked_slider(
-            "beta", BETA, 0.0, 0.999, check_beta, step=0.001, readout_format=".3f"
-        )
-        # Live while dragging with ipympl (a few ms a change); on release for the PNG fallback.
-        self.beta.continuous_update = self.view.backend == "ipympl"
-        self.debias = ipywidgets.Checkbox(True, description="debias (divide by 1 - beta^t)")
-        self.show_raw = ipywidgets.Checkbox(True, description="raw loss")
-        self.show_smoothed = ipywidgets.Checkbox(True, description="smoothed loss")
-        self.show_conventions = ipywidgets.Checkbox(False, description="all 3 EWMA conventions")
-        self.skip_start = number_box(ipywidgets.IntText, "skip_start", NUM_ITER // 10)
-        self.skip_end = number_box(ipywidgets.IntText, "skip_end", SKIP_END)
-        self.suggestion_method = ipywidgets.Dropdown(
-            options=SUGGESTION_METHODS, value="valley", description="suggestion", style=STYLE
-        )
-        self.summary = ipywidgets.HTML()
-        self.pin_label = ipywidgets.Text(
-            placeholder="label (default: what differs)", layout={"width": "220px"}
-        )
-        self.pin_button = ipywidgets.Button(description="Pin this curve", icon="thumb-tack")
-        self.clear_pins_button = ipywidgets.Button(description="Clear pins", icon="times")
-        loss_ax, lr_ax = self.figure.subplots(2, 1, height_ratios=[2.2, 1])
-        self.artists = draw_range_test(loss_ax, lr_ax)
+        make_controls(self, [CUSTOM] if custom else [])
 
     def _wire(self) -> None:
         """The reading controls redraw the stored curve; none of them trains again."""
