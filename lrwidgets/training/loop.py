@@ -23,7 +23,6 @@ and the model's dtype and device.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import torch
 from torch import nn
 
 from ..core.checks import check_bool, check_int
+from ..core.warn import warn
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 StepFn = Callable[[nn.Module, Any], torch.Tensor]
@@ -230,10 +230,9 @@ def autocast(device: torch.device, amp: bool | str) -> AbstractContextManager:
     if not amp:
         return nullcontext()
     if device.type != "cuda":
-        warnings.warn(
+        warn(
             f"amp={amp!r} uses half-precision autocast on CUDA only; on {device.type} the run "
-            "stays in float32",
-            stacklevel=3,
+            "stays in float32"
         )
         return nullcontext()
     return torch.autocast("cuda", dtype=torch.float16 if amp == "fp16" else torch.bfloat16)

@@ -55,9 +55,10 @@ def format_number(x: float) -> str:
     return f"{x:.4g}"
 
 
-def results_table(histories: Mapping[str, History], metric: str) -> str:
+def results_table(histories: Mapping[str, History], metric: str, seed: int | None = None) -> str:
     """An HTML table of each run's last numbers: training loss of the last step, validation
-    loss and ``metric`` after the last epoch, and why it stopped early (if it did)."""
+    loss and ``metric`` after the last epoch, and why it stopped early (if it did); under it,
+    with two or more runs, a note that they are single-seed runs (``single_seed_note``)."""
     head = ["run", "steps", "last training loss", "validation loss"]
     if metric == "accuracy":
         head.append("validation accuracy")
@@ -76,7 +77,21 @@ def results_table(histories: Mapping[str, History], metric: str) -> str:
         "<style>.lrwidgets-results th, .lrwidgets-results td "
         "{padding: 2px 10px; text-align: right}</style>"
     )
-    return f'{style}<table class="lrwidgets-results"><tr>{header}</tr>{body}</table>'
+    table = f'{style}<table class="lrwidgets-results"><tr>{header}</tr>{body}</table>'
+    return table + single_seed_note(histories, seed)
+
+
+def single_seed_note(histories: Mapping[str, History], seed: int | None) -> str:
+    """Under a comparison of two or more runs: each trained once, with one seed, so a small
+    difference between them may be the seed's luck rather than the learning rate's."""
+    if len(histories) < 2:
+        return ""
+    which = "" if seed is None else f" (seed {seed})"
+    return (
+        f"<p><i>Single-seed runs{which}: each run trained once, from the same start and batch "
+        "order. A difference smaller than the spread between seeds (notebook 06) can be luck: "
+        "change the seed and run again before you trust it.</i></p>"
+    )
 
 
 class TrainingWidget(LRWidget):
@@ -149,7 +164,7 @@ class TrainingWidget(LRWidget):
         self._sync_steps()
         self._follow()
         self._lay_out()
-        self.view.draw()
+        self._draw_waiting()
 
     # -- building the widget ----------------------------------------------------------------------
     def _make_controls(self, problem: str, epochs: int, custom: bool) -> None:
@@ -171,6 +186,21 @@ class TrainingWidget(LRWidget):
         self.steps_info = ipywidgets.HTML()
         self.table = ipywidgets.HTML()
         self.axes = self.figure.subplots(2, 1)
+
+    def _draw_waiting(self) -> None:
+        """Before the first run: the labelled, empty panels and what Run will do."""
+        self.artists = draw_training(*self.axes, [], self._task()[4])
+        self.axes[0].text(
+            0.5,
+            0.5,
+            "press Run: the schedule and the constant lr\ntrain from the same start",
+            transform=self.axes[0].transAxes,
+            ha="center",
+            va="center",
+            color="#555555",
+            gid="waiting",
+        )
+        self.view.draw()
 
     def _wire(self) -> None:
         """The number of steps follows the problem, epochs and batch size; the constant lr
@@ -282,8 +312,8 @@ class TrainingWidget(LRWidget):
                 update_training(
                     self.artists, name, history.loss, validation_values(history, metric)
                 )
-                self.view.draw()
-            self.table.value = results_table(self.histories, metric)
+                self.view.draw(now=True)  # a run's last frame reaches the browser
+            self.table.value = results_table(self.histories, metric, self.seed.value)
 
     def _live(self, name: str, offset: int):
         """The callback of one run: progress, live loss curve, and the Stop button."""
@@ -295,7 +325,7 @@ class TrainingWidget(LRWidget):
             if self.view.due():
                 with self.draw_lock:
                     update_training(self.artists, name, np.array(losses))
-                    self.view.draw()
+                    self.view.draw(live=True)
             return self.runner.stop_requested
 
         return callback
