@@ -82,7 +82,7 @@ def plot_grids(
     ax.set_xscale("log")
     if log_y and metric != "val_accuracy":
         ax.set_yscale("log")
-    ax.set_xlabel("learning rate (constant, or the peak of one-cycle)")
+    ax.set_xlabel("learning rate (constant, or the peak of the schedule)")
     seeds = len(next(iter(grids.values())).seeds)
     minus = f" - {baseline:.3g}" if baseline else ""
     ax.set_ylabel(f"final {METRIC_LABEL[metric]}{minus}")
@@ -167,12 +167,13 @@ def plot_curves(
 
 
 def plot_setting_study(study: SettingStudy, axes: Sequence[Axes] | None = None) -> list[Axes]:
-    """Range-test curves of every setting (top) above its trainings (bottom); the x axes are
-    not shared, so each panel keeps the lrs it has data for."""
+    """Range-test curves of every setting (top) above its trainings (bottom), on one x range
+    (``align_lr_axes``): a learning rate sits at the same place in both panels."""
     if axes is None:
         axes = new_axes(2, figsize=(7.0, 7.0))
     top, bottom = axes
     plot_curves(study.range_tests, top)
     top.set_title("range tests (one line per seed)", fontsize="medium")
     plot_grids(study.grids, bottom, study.metric)
+    align_lr_axes([top, bottom])
     return [top, bottom]
