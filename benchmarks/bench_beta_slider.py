@@ -5,9 +5,10 @@ One range test per size (spirals, exp sweep 1e-7 to 0.1 so it runs all ``num_ite
 ``--repeats`` beta changes, alternating between values so that every change really moves the
 line. We time ``w.beta.value = b`` up to its return: the observer re-smooths the stored raw losses
 (``result.smoothed``), recomputes the three suggestions (``result.suggestions``), moves the
-Line2D data in place and asks for a redraw. With ipympl the redraw is ``draw_idle()`` (the
-front-end fetches the image afterwards); with the inline fallback it renders the PNG, so that
-cost is in the number. After every change the script checks that the line holds
+Line2D data in place and asks for a redraw. With ipympl and no browser (here) the redraw is
+``draw_idle()``; in a browser it is a blit of the loss axes, whose whole latency, key press to
+pixels, ``bench_slider_latency.py`` measures. With the inline fallback it renders the PNG, so
+that cost is in the number. After every change the script checks that the line holds
 ``result.smoothed(b)``.
 
 Also printed: the two numeric parts alone (smoothing, suggestions), to show where the time goes.

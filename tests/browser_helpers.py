@@ -554,3 +554,17 @@ def select_widget_option(page, label: str, option: str, within=None) -> None:
     widget_labelled(page, "widget-dropdown", label, within).locator("select").first.select_option(
         label=option
     )
+
+
+def kernel_execute(page, code: str) -> None:
+    """Run ``code`` in the open notebook's kernel, without a cell (as a silent request), and
+    wait until the kernel has run it."""
+    page.evaluate(
+        """async (code) => {
+          const w = window.jupyterapp.shell.currentWidget;
+          const kernel = w.sessionContext.session.kernel;
+          await kernel.requestExecute({code, store_history: false}).done;
+          return true;
+        }""",
+        code,
+    )

@@ -27,6 +27,7 @@ from browser_helpers import (
     NotebookPage,
     canvas_ink,
     canvas_png,
+    kernel_execute,
     launch_browser,
     press_slider_key,
     progress_percent,
@@ -360,5 +361,45 @@ def test_figures_fit_at_1024_px_with_the_file_browser_open(lab, browser):
             area, figure = output.bounding_box(), canvas.bounding_box()
             assert figure["x"] >= area["x"]
             assert figure["x"] + figure["width"] <= area["x"] + area["width"]
+    finally:
+        nb.close()
+
+
+PINNED_RUNS_CELL = """\
+from lrwidgets.widgets import RangeTestWidget
+w = RangeTestWidget("spirals", seed=0, num_iter=100)
+w.view.min_interval = 0.0  # live frames as often as they can go: one is in flight at the end
+w
+"""
+
+
+def test_the_last_frame_of_every_run_reaches_the_browser_with_growing_pins(lab, browser):
+    """Five runs from the Run button, a pin after each: when a run ends, the browser shows the
+    kernel's final picture (the curve with its markers and every pin). Checked by asking the
+    kernel to render and send its figure again: the image it sends then differs from the one
+    the browser shows exactly when the browser missed a frame."""
+    nb_file = nbformat.v4.new_notebook()
+    nb_file.cells = [nbformat.v4.new_code_cell(PINNED_RUNS_CELL)]
+    name = lab.write_notebook(nb_file, "pinned_runs.ipynb")
+    nb = _open(browser, lab, name)
+    try:
+        page = nb.page
+        nb.run_all(timeout=RUN_ALL_TIMEOUT)
+        widget = _widget_output(page, "w = RangeTestWidget(")
+        run, pin = _button(widget, "Run"), _button(widget, "Pin this curve")
+        run.wait_for(state="visible")
+        busy = nb.kernel_busy
+        for round_ in range(1, 6):
+            set_widget_text(page, "seed", round_, within=widget)  # a new curve every round
+            run.click()
+            wait_until(run.is_disabled, REACT_TIMEOUT, message="the run to start", busy=busy)
+            wait_until(run.is_enabled, RUN_BUTTON_TIMEOUT, message="the run to end", busy=busy)
+            shown = settled_canvas_png(page, within=widget, quiet=2.0)
+            kernel_execute(page, "w.view.draw(now=True)")  # the kernel's picture, sent again
+            again = settled_canvas_png(page, within=widget, quiet=2.0)
+            assert again == shown, f"round {round_}: the browser missed the run's last frame"
+            pin.click()
+            _wait_canvas_changes(page, again, REDRAW_TIMEOUT, within=widget, busy=busy)
+        _assert_no_errors(nb, lab)
     finally:
         nb.close()

@@ -1,5 +1,6 @@
 """RangeTestWidget driven from Python: set controls, run, look at w.result and the figure."""
 
+import io
 import threading
 import time
 import warnings
@@ -13,6 +14,7 @@ from lrwidgets.core import lr_sweep, smooth
 from lrwidgets.problems import get_problem
 from lrwidgets.training import range_test
 from lrwidgets.widgets import RangeTestWidget
+from lrwidgets.widgets.pins import MAX_LABEL, pin_labels
 
 
 def regression(n: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
@@ -215,7 +217,10 @@ def test_the_plot_updates_while_the_test_runs():
     w.view.min_interval = 0.0
     seen = []
     draw = w.view.draw
-    w.view.draw = lambda: (seen.append(len(by_gid(w.figure, "raw").get_xdata())), draw())
+    w.view.draw = lambda now=False, only=None, live=False: (
+        seen.append(len(by_gid(w.figure, "raw").get_xdata())),
+        draw(now, only, live),
+    )
     w.run()
     assert len(seen) > 3 and seen == sorted(seen) and seen[-1] == w.result.steps
     w.close()
@@ -310,22 +315,22 @@ def test_pinned_curves_stay_to_compare_batch_sizes_and_optimizers():
     (line,) = pinned_lines(w)
     np.testing.assert_array_equal(line.get_xdata(), first.lrs)
     np.testing.assert_array_equal(line.get_ydata(), first.smoothed(w.beta.value))
-    assert line.get_label() == "pinned: batch_size=16"  # names what differs from this run
+    assert line.get_label() == "batch 16"  # names what differs from this run, in words
     np.testing.assert_array_equal(by_gid(w.figure, "raw").get_ydata(), second.losses)
 
     w.pin()
     w.optimizer_name.value = "adam"
     w.run()
     assert [line.get_label() for line in pinned_lines(w)] == [
-        "pinned: optimizer_name=sgd_momentum, batch_size=16",
-        "pinned: optimizer_name=sgd_momentum, batch_size=64",
+        "SGD + momentum, batch 16",  # what differs from the current run (Adam, batch 64)
+        "SGD + momentum",
     ]
     w.beta.value = 0.9  # pinned curves re-smooth with the controls, without training
     np.testing.assert_array_equal(pinned_lines(w)[1].get_ydata(), second.smoothed(0.9))
     w.pin_label.value = "Adam"
     w.pin_button.click()
     assert w.pinned[-1] == ("Adam", w.result) and w.pin_label.value == ""
-    assert "pinned: Adam" in legend_texts(w)
+    assert "Adam" in legend_texts(w)
     w.clear_pins_button.click()
     assert w.pinned == [] and pinned_lines(w) == []
     w.close()
@@ -358,7 +363,7 @@ def test_a_flat_curve_says_its_suggestions_are_unreliable():
         warnings.simplefilter("error")  # words in the widget, no warning printed
         w.run()
     assert "Unreliable:" in w.summary.value and "never falls clearly" in w.summary.value
-    assert "unreliable" in w.artists.loss_ax.get_title()
+    assert "unreliable" in w.artists.loss_ax.get_title(loc="left")
     w.end_lr.value, w.batch_size.value = 1.0, 64  # full batch: a clear fall, no batch noise
     w.run()
     assert "Unreliable" not in w.summary.value
@@ -430,3 +435,46 @@ def test_batch_size_shows_for_tensors_and_step_fn_needs_no_loss_fn():
             model=Counted(), data=dict_loader(), step_fn=step_fn, loss_fn=nn.MSELoss(),
             backend="inline",
         )  # fmt: skip
+
+
+def test_pin_labels_are_plain_words_short_and_distinct():
+    base = dict(problem="spirals", optimizer_name="sgd_momentum", batch_size=64, mode="exp")
+    base.update(start_lr=1e-7, end_lr=10.0, num_iter=100, diverge_th=4.0, seed=0)
+    base.update(accumulation_steps=1, clip_grad_norm=0.0)
+    everything = dict(base, optimizer_name="adam", batch_size=16, mode="linear", seed=3)
+    everything.update(start_lr=1e-5, end_lr=1.0, num_iter=50, clip_grad_norm=1.0)
+    pins = [(None, everything), (None, dict(everything)), (None, dict(base, mode="linear"))]
+    pins += [("a label a learner typed, much longer than forty characters", base)]
+    labels = pin_labels(pins, base)
+    assert labels[0].startswith("Adam, batch 16, linear sweep")
+    assert labels[2] == "linear sweep"  # what differs from the current run, nothing else
+    assert len(set(labels)) == len(labels)  # the same settings twice: told apart
+    assert all(len(label) <= MAX_LABEL for label in labels)
+    assert all("_" not in label and "=" not in label for label in labels[:3])
+    assert pin_labels([(None, base), (None, dict(base))], base) == ["run 1", "run 2"]
+    assert pin_labels([(None, dict(base, mode="linear"))], base) == ["linear sweep"]
+
+
+def test_many_pins_keep_the_plot_wide_the_legend_short_and_a_beta_move_cheap():
+    w = RangeTestWidget("spirals", backend="ipympl", seed=0, num_iter=60, end_lr=1.0)
+    w.run()
+
+    def beta_move(beta):  # the change, then the whole figure rendered as the browser gets it
+        start = time.perf_counter()
+        w.beta.value = beta
+        w.figure.savefig(io.BytesIO(), format="png")
+        return time.perf_counter() - start
+
+    alone = min(beta_move(b) for b in (0.9, 0.95, 0.9))
+    for _ in range(100):
+        w._run_settings = dict(w._run_settings, seed=len(w._pins))  # pins told apart by seed
+        w.pin()
+    crowded = min(beta_move(b) for b in (0.95, 0.9, 0.95))
+    assert len(pinned_lines(w)) == 100
+    texts = legend_texts(w)
+    assert len(texts) <= 12 and texts[-1].startswith("+") and texts[-1].endswith(" more")
+    assert all(len(text) <= MAX_LABEL for text in texts)
+    loss_ax = w.artists.loss_ax
+    assert loss_ax.get_position().width >= 0.55  # in figure fractions, after the layout
+    assert crowded < 2 * alone, (alone, crowded)
+    w.close()

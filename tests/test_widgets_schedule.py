@@ -185,3 +185,31 @@ def test_bad_arguments():
         ScheduleWidget(range_test=0.1, backend="inline")
     with pytest.raises(ValueError, match="method must be one of"):
         ScheduleWidget(method="lowest", backend="inline")
+
+
+def test_a_linked_cyclic_schedule_moves_base_lr_with_max_lr():
+    X = torch.randn(64, 3, generator=torch.Generator().manual_seed(0))
+    y = X.sum(1, keepdim=True)
+    rt = RangeTestWidget(
+        model=torch.nn.Linear(3, 1), data=(X, y), backend="ipympl", num_iter=40, end_lr=1.0
+    )
+    sw = ScheduleWidget(total_steps=200, range_test=rt, policy="triangular", backend="ipympl")
+    ratio = sw.base_lr.value / sw.max_lr.value
+    rt.run()
+    for method in ("valley", "slide", "minimum", "steep"):
+        rt.suggestion_method.value = method
+        lr = rt.suggestions[method]
+        assert sw.schedule is not None, (method, sw.message.value)
+        assert sw.max_lr.value == lr
+        assert sw.base_lr.value == pytest.approx(lr * ratio)  # the ratio kept
+        assert sw.schedule.params["base_lr"] == pytest.approx(lr * ratio)
+    for widget in (sw, rt):
+        widget.close()
+
+
+def test_base_lr_above_max_lr_by_hand_says_what_to_change(w):
+    w.policy.value = "triangular"
+    w.base_lr.value = 0.1
+    w.max_lr.value = 0.01
+    assert w.schedule is None
+    assert "lower base_lr (e.g. max_lr / 10 = 0.001) or raise max_lr" in w.message.value

@@ -27,6 +27,9 @@ def by_gid(figure, gid):
 def test_schedule_and_constant_runs_their_histories_and_the_table():
     schedule = one_cycle(STEPS, 0.05)
     w = TrainingWidget("quadratic", schedule=schedule, epochs=2, backend="inline", neighbours=True)
+    loss_ax, val_ax = w.axes  # before Run: labelled panels and what Run will do, not a blank
+    assert loss_ax.get_ylabel() == "training loss" and val_ax.get_xlabel() == "epoch"
+    assert any(t.get_gid() == "waiting" and "press Run" in t.get_text() for t in loss_ax.texts)
     assert w.lr.value == 0.05  # the constant lr starts at the schedule's peak
     w.lr.value = 0.01
     histories = w.run()
@@ -42,6 +45,8 @@ def test_schedule_and_constant_runs_their_histories_and_the_table():
         np.testing.assert_array_equal(by_gid(w.figure, f"loss-{name}").get_ydata(), h.loss)
         np.testing.assert_array_equal(by_gid(w.figure, f"val-{name}").get_ydata(), h.val_loss)
     assert w.progress.value == 4 * STEPS
+    assert "Single-seed runs (seed 0)" in w.table.value  # a comparison says it is one seed
+    assert not loss_ax.texts  # the waiting note left with the first run
     w.close()
 
 

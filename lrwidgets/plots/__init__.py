@@ -12,12 +12,13 @@ schedule or history passed in.
 from .range_test import (
     CurveView,
     RangeTestArtists,
+    describe_stop,
     draw_range_test,
     plot_range_test,
     update_range_test,
 )
 from .schedule import ScheduleArtists, clear_schedule, draw_schedule, plot_schedule, update_schedule
-from .studies import mark_lrs, plot_curves, plot_grids, plot_setting_study
+from .studies import align_lr_axes, mark_lrs, plot_curves, plot_grids, plot_setting_study
 from .style import OKABE_ITO, RUN_COLORS, format_lr, new_axes, show_or_hide
 from .training import (
     TrainingArtists,
@@ -27,16 +28,19 @@ from .training import (
     validation_metric,
     validation_values,
 )
-from .view import loss_limits
+from .view import SHOWN_FRACTION, loss_limits
 
 __all__ = [
     "OKABE_ITO",
     "RUN_COLORS",
+    "SHOWN_FRACTION",
     "CurveView",
     "RangeTestArtists",
     "ScheduleArtists",
     "TrainingArtists",
+    "align_lr_axes",
     "clear_schedule",
+    "describe_stop",
     "draw_range_test",
     "draw_schedule",
     "draw_training",

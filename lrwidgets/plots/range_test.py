@@ -30,7 +30,7 @@ from .style import (
     new_axes,
     show_or_hide,
 )
-from .view import loss_limits
+from .view import keep_limits, loss_limits, loss_range
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -54,6 +54,7 @@ class RangeTestArtists:
     planned: Line2D | None = None  # the whole sweep
     taken: Line2D | None = None  # the steps taken
     pinned: list[Line2D] = field(default_factory=list)  # earlier curves kept for comparison
+    shows: tuple = ()  # the results the y-limits were set for (kept while only the view moves)
 
 
 def draw_range_test(ax: Axes, lr_ax: Axes | None = None) -> RangeTestArtists:
@@ -119,7 +120,9 @@ class CurveView:
     - ``show_raw``, ``show_smoothed``: draw the raw losses, the smoothed curve;
     - ``conventions``: draw all three smoothing conventions (debiased, biased, from-first);
     - ``suggestions``: the suggestion methods to mark (``lrwidgets.core.SUGGESTION_METHODS``);
-    - ``skip_start``, ``skip_end``: the trimming of the suggestions (None: fastai's).
+    - ``skip_start``, ``skip_end``: the trimming of the suggestions (None: fastai's);
+    - ``legend_beta``: the smoothed curve's legend entry names beta (a widget shows it on its
+      slider instead, so that a beta move leaves the legend as it is).
 
     ``RangeTestResult.plot(**kwargs)`` and ``plot_range_test`` take these names as keyword
     arguments; a widget builds one from its controls.
@@ -133,6 +136,7 @@ class CurveView:
     conventions: bool = False
     skip_start: int | None = None
     skip_end: int | None = None
+    legend_beta: bool = True
 
 
 def update_range_test(
@@ -143,52 +147,59 @@ def update_range_test(
     pinned: Sequence[tuple[str, RangeTestResult]] = (),
 ) -> dict[str, float]:
     """Draw ``result`` into ``artists`` in place, as ``view`` says; return the suggestions
-    drawn {method: lr}.
+    {method: lr} of the methods in ``view.suggestions``.
 
     The smoothed curve is ``result.smoothed(beta)`` (``debias=False``: ``"biased"`` without
-    ``debias``); with ``conventions`` all three conventions are drawn together. The suggestion
-    markers come from ``result.suggestions(beta, skip_start=..., skip_end=...)`` (on the
-    debiased curve; None: fastai's trimming) and sit on that curve; a suggestion with a caveat
-    (``result.caveats``) is drawn hollow, "(not firm)" in the legend and why in the title; when
-    the curve never falls clearly (``result.unreliable``), the title says so too. ``pinned``
-    are (label, result) pairs of earlier tests, drawn smoothed the same way for comparison.
-    The x axis is logarithmic for an exponential sweep;
-    the y limits follow the smoothed curves (the raw loss when no smoothed curve is shown).
+    ``debias``); with ``conventions`` all three conventions are drawn together. The suggestions
+    are ``result.suggestions(beta, skip_start=..., skip_end=...)``: the rules read the
+    debiased curve (as fastai's ``lr_find``; None: its trimming). Their markers sit on a curve
+    that is drawn: the main smoothed one (debiased, or biased when ``debias`` is off); with no
+    smoothed curve shown, on the raw loss; with neither, they are hidden. A suggestion with a
+    caveat (``result.caveats``) is drawn hollow, "(not firm)" in the legend and why in the
+    left title; when the curve never falls clearly (``result.unreliable``), it says so too.
+    ``pinned`` are (label, result) pairs of earlier tests, drawn smoothed the same way.
+    The x axis is logarithmic for an exponential sweep and spans the planned sweeps; the y
+    limits are ``loss_limits`` of what is drawn (``lrwidgets.plots.view``).
     """
     view = CurveView() if view is None else view
     beta = result.beta if view.beta is None else view.beta
-    debias, show_raw, show_smoothed = view.debias, view.show_raw, view.show_smoothed
-    suggestions, conventions = view.suggestions, view.conventions
-    skip_start, skip_end = view.skip_start, view.skip_end
     ax = artists.loss_ax
     ax.set_xscale("log" if result.mode == "exp" else "linear")
     artists.raw.set_data(result.lrs, result.losses)
-    show_or_hide(artists.raw, show_raw, "raw loss")
-    main = "debiased" if debias else "biased"
-    shown = (SMOOTHING_CONVENTIONS if conventions else (main,)) if show_smoothed else ()
-    curves = update_smoothed(artists, result, beta, shown)
+    show_or_hide(artists.raw, view.show_raw, "raw loss")
+    main = "debiased" if view.debias else "biased"
+    shown = (SMOOTHING_CONVENTIONS if view.conventions else (main,)) if view.show_smoothed else ()
+    curves = update_smoothed(artists, result, beta, shown, view.legend_beta)
     pinned_curves = update_pinned(artists, pinned, beta, main)
 
-    skips = dict(skip_start=skip_start, skip_end=skip_end)
-    found = result.suggestions(beta, warn=False, **skips) if suggestions else {}
-    found = {m: lr for m, lr in found.items() if m in suggestions}
+    skips = dict(skip_start=view.skip_start, skip_end=view.skip_end)
+    # The markers sit on the smoothed curve drawn (the main one), else on the raw loss.
+    on = curves.get(main, curves.get("debiased"))
+    if on is None and view.show_raw:
+        on = result.losses
+    found = result.suggestions(beta, warn=False, **skips) if view.suggestions else {}
+    found = {m: lr for m, lr in found.items() if m in view.suggestions}
     caveats = result.caveats(beta, **skips) if found else {}
-    curve = curves.get("debiased")  # the markers sit on the debiased curve
-    if found and curve is None:
-        curve = result.smoothed(beta)
-    update_suggestions(artists, result, found, caveats, curve)
+    marks = update_suggestions(artists, result, found if on is not None else {}, caveats, on)
     unreliable = bool(found) and bool(result.unreliable(beta, **skips))
     doubts = ["Suggestions unreliable: the loss never falls clearly"] if unreliable else []
     doubts += [f"{SUGGESTION_NAME[m]} not firm: {why}" for m, why in caveats.items() if m in found]
-    ax.set_title("\n".join(doubts), color=WARNING_COLOR, fontsize="medium")
+    # The left title, so that a learner's own ax.set_title(...) stays in the default colour.
+    ax.set_title("\n".join(doubts), loc="left", color=WARNING_COLOR, fontsize="medium")
     update_stop(artists, result)
     update_skipped(artists, result)
 
-    if curves or pinned_curves:
-        visible_curves = list(curves.values()) + pinned_curves
-    else:
-        visible_curves = [result.losses] if show_raw else []
-    update_limits(ax, [result, *(r for _, r in pinned)], visible_curves, result.diverge_th)
+    smoothed_shown = list(curves.values()) + pinned_curves
+    raw_shown = [result.losses] if view.show_raw else []
+    if not smoothed_shown:  # the raw loss alone: it is the curve to show whole
+        smoothed_shown, raw_shown = raw_shown, []
+    results = [result, *(r for _, r in pinned)]
+    shows = tuple(id(r) for r in results)
+    steady = artists.shows == shows  # the same curves re-read: keep the limits if they fit
+    update_limits(
+        ax, results, smoothed_shown, result.diverge_th, raw=raw_shown, points=marks, steady=steady
+    )
+    artists.shows = shows
     legend_below(ax)
     if artists.lr_ax is not None:
         update_sweep_panel(artists, result)
@@ -196,17 +207,22 @@ def update_range_test(
 
 
 def update_smoothed(
-    artists: RangeTestArtists, result: RangeTestResult, beta: float, shown: Sequence[str]
+    artists: RangeTestArtists,
+    result: RangeTestResult,
+    beta: float,
+    shown: Sequence[str],
+    legend_beta: bool = True,
 ) -> dict[str, np.ndarray]:
     """Show the smoothed curves of the conventions in ``shown``, hide the others; return
-    {convention: curve} of those shown."""
+    {convention: curve} of those shown. ``legend_beta``: their legend entries name beta."""
     curves = {}
     for convention, line in artists.smoothed.items():
         visible = convention in shown
         if visible:
             curves[convention] = smooth(result.losses, beta, convention)
             line.set_data(result.lrs, curves[convention])
-        show_or_hide(line, visible, f"{SMOOTHED_NAME[convention]} (beta={beta:.3g})")
+        name = SMOOTHED_NAME[convention]
+        show_or_hide(line, visible, f"{name} (beta={beta:.3g})" if legend_beta else name)
     return curves
 
 
@@ -216,22 +232,26 @@ def update_suggestions(
     found: dict[str, float],
     caveats: dict[str, str],
     curve: np.ndarray | None,
-) -> None:
+) -> list[float]:
     """One marker per suggestion in ``found``, on ``curve`` (interpolated in log lr for an
-    exponential sweep); hollow and "(not firm)" for one with a caveat; the others hidden."""
+    exponential sweep); hollow and "(not firm)" for one with a caveat; the others hidden.
+    Returns the markers' heights."""
     log_x = result.mode == "exp"
     x = (np.log(result.lrs) if log_x else result.lrs) if found else None
+    heights = []
     for method, marker in artists.suggestions.items():
         label = f"{SUGGESTION_NAME[method]}: {format_lr(found.get(method, 0))}"
         if method in found:
             lr = found[method]
             y = np.interp(np.log(lr) if log_x else lr, x, curve)
             marker.set_data([lr], [y])
+            heights.append(float(y))
             firm = method not in caveats
             marker.set_markerfacecolor(SUGGESTION_STYLE[method]["color"] if firm else "none")
             if not firm:
                 label += " (not firm)"
         show_or_hide(marker, method in found, label)
+    return heights
 
 
 def update_stop(artists: RangeTestArtists, result: RangeTestResult) -> None:
@@ -245,6 +265,25 @@ def update_stop(artists: RangeTestArtists, result: RangeTestResult) -> None:
         show_or_hide(artists.stop, False)
 
 
+def describe_stop(result: RangeTestResult, beta: float | None = None) -> str | None:
+    """Why the test stopped, in words, with its numbers read at ``beta`` (default: the test's):
+    a divergence says where the smoothed loss ends and its best at that beta, since the
+    test's own numbers were those of its own beta. None when it ran every step."""
+    reason = result.stop_reason
+    if not reason or not reason.startswith("diverged") or not result.steps:
+        return reason
+    beta = result.beta if beta is None else beta
+    curve = result.smoothed(beta)
+    curve = curve[np.isfinite(curve)]
+    if not curve.size:
+        return reason
+    return (
+        f"diverged: the smoothed loss passed {result.diverge_th:g} x its best as the test ran "
+        f"(beta={result.beta:.3g}); at beta={beta:.3g} it ends at {curve[-1]:.4g}, its best is "
+        f"{curve.min():.4g}"
+    )
+
+
 def update_skipped(artists: RangeTestArtists, result: RangeTestResult) -> None:
     """Ticks along the bottom at the lrs of the steps a GradScaler skipped (``amp="fp16"``):
     no step was taken there, so they are marked, not drawn as a loss on the curve."""
@@ -254,14 +293,27 @@ def update_skipped(artists: RangeTestArtists, result: RangeTestResult) -> None:
 
 
 def update_limits(
-    ax: Axes, results: Sequence[RangeTestResult], curves: list[np.ndarray], diverge_th: float
+    ax: Axes,
+    results: Sequence[RangeTestResult],
+    curves: list[np.ndarray],
+    diverge_th: float,
+    raw: Sequence[np.ndarray] = (),
+    points: Sequence[float] = (),
+    steady: bool = False,
 ) -> None:
-    """x: every result's whole planned sweep; y: ``loss_limits`` of the curves shown."""
+    """x: every result's whole planned sweep; y: ``loss_limits`` of what is drawn. With
+    ``steady`` (the same results, read another way) the y-limits on screen stay when they
+    still hold everything that must be seen (``keep_limits``)."""
     planned = [r.planned_lrs for r in results if len(r.planned_lrs) >= 2]
     if planned:
-        ax.set_xlim(min(p[0] for p in planned), max(p[-1] for p in planned))
-    limits = loss_limits(curves, diverge_th)
-    if limits is not None:
+        xlim = (min(p[0] for p in planned), max(p[-1] for p in planned))
+        if ax.get_xlim() != xlim:
+            ax.set_xlim(*xlim)
+    limits = loss_limits(curves, diverge_th, raw=raw, points=points)
+    if limits is None:
+        return
+    needed = loss_range(curves, diverge_th, raw=raw, points=points)
+    if not (steady and keep_limits(ax.get_ylim(), needed, limits)):
         ax.set_ylim(*limits)
 
 
@@ -271,25 +323,24 @@ def update_pinned(
     beta: float,
     convention: str,
 ) -> list[np.ndarray]:
-    """Replace the pinned curves: each (label, result) smoothed with ``beta`` and
-    ``convention``, thin and in its own colour. Returns the curves drawn."""
-    for line in artists.pinned:
-        line.remove()
-    artists.pinned.clear()
-    curves = []
+    """Draw the pinned curves: each (label, result) smoothed with ``beta`` and
+    ``convention``, thin and in its own colour, the label as its legend entry. The lines are
+    reused from one call to the next (a beta move with many pins moves data, it does not
+    rebuild artists). Returns the curves drawn."""
+    lines = artists.pinned
+    while len(lines) > len(pinned):
+        lines.pop().remove()
     colors = RUN_COLORS[1:]  # blue is the current run's
-    for i, (label, result) in enumerate(pinned):
+    while len(lines) < len(pinned):
+        i = len(lines)
+        color = colors[i % len(colors)]
+        lines.append(artists.loss_ax.plot([], [], color=color, lw=1.3, alpha=0.9)[0])
+    curves = []
+    for i, (line, (label, result)) in enumerate(zip(lines, pinned, strict=True)):
         curve = smooth(result.losses, beta, convention)
-        (line,) = artists.loss_ax.plot(
-            result.lrs,
-            curve,
-            color=colors[i % len(colors)],
-            lw=1.3,
-            alpha=0.9,
-            label=f"pinned: {label}",
-            gid=f"pinned-{i}",
-        )
-        artists.pinned.append(line)
+        line.set_data(result.lrs, curve)
+        line.set_label(label)
+        line.set_gid(f"pinned-{i}")
         curves.append(curve)
     return curves
 

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .style import GREY, OKABE_ITO, RUN_COLORS, SUGGESTION_STYLE, format_lr, new_axes
+from .style import (
+    GREY,
+    OKABE_ITO,
+    RUN_COLORS,
+    SUGGESTION_STYLE,
+    format_lr,
+    legend_below,
+    new_axes,
+)
 from .view import loss_limits
 
 if TYPE_CHECKING:
@@ -20,6 +28,7 @@ if TYPE_CHECKING:
 
 GRID_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 GRID_STYLES = ("-", "--", "-.", ":")
+MARK_STYLES = ("--", "-.", (0, (6, 2, 1, 2, 1, 2)), (0, (10, 3)))  # never ":" (the stop line)
 METRIC_LABEL = {
     "train_loss": "training loss",
     "val_loss": "validation loss",
@@ -73,7 +82,7 @@ def plot_grids(
     ax.set_xscale("log")
     if log_y and metric != "val_accuracy":
         ax.set_yscale("log")
-    ax.set_xlabel("learning rate (constant, or the peak of one-cycle)")
+    ax.set_xlabel("learning rate (constant, or the peak of the schedule)")
     seeds = len(next(iter(grids.values())).seeds)
     minus = f" - {baseline:.3g}" if baseline else ""
     ax.set_ylabel(f"final {METRIC_LABEL[metric]}{minus}")
@@ -92,18 +101,30 @@ def mark_lrs(
     """Vertical lines at the named learning rates, each in its own line style.
 
     A suggestion rule's line takes the colour of its marker in ``plot_range_test``; other
-    lines are black or grey, apart from the coloured data lines. ``styles[name]`` (axvline
+    lines are black or grey, apart from the coloured data lines. None is dotted: a dotted
+    black line in a range-test picture is where the test stopped. ``styles[name]`` (axvline
     keywords: color, ls, lw) overrides the style of a line, e.g. to give lines that mean
-    different things distinct colours.
+    different things distinct colours. The legend goes below the Axes (``legend_below``),
+    where it covers no curve.
     """
     neutral = (OKABE_ITO["black"], GREY)
     styles = styles or {}
     for i, (name, lr) in enumerate(lrs.items()):
         color = SUGGESTION_STYLE.get(name, {}).get("color", neutral[i % len(neutral)])
-        style = dict(color=color, ls=GRID_STYLES[(i + 1) % len(GRID_STYLES)], lw=1.8)
-        ax.axvline(lr, **{**style, **styles.get(name, {})}, label=name)
+        style = dict(color=color, ls=MARK_STYLES[i % len(MARK_STYLES)], lw=1.8)
+        ax.axvline(lr, **{**style, **styles.get(name, {})}, label=name, gid=f"mark-{name}")
     if legend:
-        ax.legend(loc="best", fontsize="small")
+        legend_below(ax)
+
+
+def align_lr_axes(axes: Sequence[Axes]) -> tuple[float, float]:
+    """Give panels drawn against the learning rate the same x range (the union of theirs),
+    so a learning rate sits at the same place in each; returns that range."""
+    low = min(min(ax.get_xlim()) for ax in axes)
+    high = max(max(ax.get_xlim()) for ax in axes)
+    for ax in axes:
+        ax.set_xlim(low, high)
+    return low, high
 
 
 def plot_curves(
@@ -146,12 +167,13 @@ def plot_curves(
 
 
 def plot_setting_study(study: SettingStudy, axes: Sequence[Axes] | None = None) -> list[Axes]:
-    """Range-test curves of every setting (top) above its trainings (bottom); the x axes are
-    not shared, so each panel keeps the lrs it has data for."""
+    """Range-test curves of every setting (top) above its trainings (bottom), on one x range
+    (``align_lr_axes``): a learning rate sits at the same place in both panels."""
     if axes is None:
         axes = new_axes(2, figsize=(7.0, 7.0))
     top, bottom = axes
     plot_curves(study.range_tests, top)
     top.set_title("range tests (one line per seed)", fontsize="medium")
     plot_grids(study.grids, bottom, study.metric)
+    align_lr_axes([top, bottom])
     return [top, bottom]

@@ -85,15 +85,30 @@ def show_or_hide(artist: Line2D, visible: bool, label: str = "") -> None:
     artist.set_label(label if visible else "_hidden")
 
 
-def legend_below(ax: Axes, ncols: int = 2) -> None:
+LEGEND_ENTRIES = 12  # the most entries a legend lists; the rest are counted in "+N more"
+
+
+def legend_below(ax: Axes, ncols: int = 2, max_entries: int = LEGEND_ENTRIES) -> None:
     """The legend under the Axes (below the x label), where it never covers a curve; a
-    constrained-layout figure makes room for it."""
+    constrained-layout figure makes room for it below, never beside, so the curves keep the
+    figure's width. At most ``max_entries`` entries, in ``ncols`` columns (one when a label is
+    too long for two to fit): the last line says how many more ("+3 more") were left out."""
+    from matplotlib.lines import Line2D
+
     handles, labels = ax.get_legend_handles_labels()
     if not handles:
         if ax.get_legend() is not None:
             ax.get_legend().remove()
         return
+    if len(handles) > max_entries:
+        more = len(handles) - (max_entries - 1)
+        handles = handles[: max_entries - 1] + [Line2D([], [], ls="none")]
+        labels = labels[: max_entries - 1] + [f"+{more} more"]
+    if max(len(label) for label in labels) > 44:
+        ncols = 1
     ax.legend(
+        handles,
+        labels,
         loc="upper center",
         bbox_to_anchor=(0.5, -0.16),
         ncols=ncols,

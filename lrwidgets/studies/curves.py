@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
 from ..core import UnreliableCurveWarning, trim_curve
+from ..core.warn import warn
 from ..training.result import RangeTestResult
 
 
@@ -69,10 +69,9 @@ def suggestions_by_run(
     """
     flat = sum(r.unreliable(beta) is not None for r in results)
     if flat:
-        warnings.warn(
+        warn(
             f"{flat} of {len(results)} range tests never fall clearly below their start: "
             "their suggestions are unreliable (RangeTestResult.unreliable() says why)",
             UnreliableCurveWarning,
-            stacklevel=2,
         )
     return np.array([r.suggestions(beta, warn=False).get(method, np.nan) for r in results])

@@ -24,7 +24,6 @@ device. The training step itself (``train_step``) is the plain loop.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import torch
 from torch import nn
 
 from ..core.checks import check_bool, check_int
+from ..core.warn import warn
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 StepFn = Callable[[nn.Module, Any], torch.Tensor]
@@ -276,10 +276,9 @@ def autocast(device: torch.device, amp: bool | str) -> AbstractContextManager:
     if not amp:
         return nullcontext()
     if device.type != "cuda":
-        warnings.warn(
+        warn(
             f"amp={amp!r} uses half-precision autocast on CUDA only; on {device.type} the run "
-            "stays in float32",
-            stacklevel=3,
+            "stays in float32"
         )
         return nullcontext()
     return torch.autocast("cuda", dtype=torch.float16 if amp == "fp16" else torch.bfloat16)

@@ -7,7 +7,6 @@ again.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,7 @@ from ..core import (
 )
 from ..core.checks import check_beta, check_bool, check_choice, check_int
 from ..core.defaults import BETA, DIVERGE_TH, METHOD, SWEEP_MODE
+from ..core.warn import warn
 
 if TYPE_CHECKING:
     import torch
@@ -242,7 +242,7 @@ class RangeTestResult:
     def _warn_if_unreliable(self, curve: np.ndarray, skip_start: int, skip_end: int) -> None:
         why = unreliable_reason(self.lrs, self.losses, curve, skip_start, skip_end)
         if why is not None:
-            warnings.warn(why, UnreliableCurveWarning, stacklevel=3)
+            warn(why, UnreliableCurveWarning)
 
     def apply(
         self, optimizer: torch.optim.Optimizer, method: str = METHOD, beta: float | None = None

@@ -20,13 +20,18 @@ import sys
 import threading
 import time
 import warnings
+from typing import TYPE_CHECKING
 
 import ipywidgets
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 from ..core.checks import check_choice
+from .blit import Blitter
 from .controls import close_tree
 
 BACKENDS = ("ipympl", "inline")
@@ -65,6 +70,20 @@ def import_ipympl() -> tuple[type, type]:
     return Canvas, FigureManager
 
 
+def locked_canvas(Canvas: type, figure: SharedFigure):
+    """An ipympl canvas whose ``draw()`` (render, then send the image to the front-end) holds
+    the figure's lock from start to end, so a final draw from a run's thread and a redraw the
+    front-end asked for in the kernel's thread never interleave (one would send an image
+    rendered half by the other)."""
+
+    class LockedCanvas(Canvas):
+        def draw(self) -> None:
+            with self.figure.lock:
+                super().draw()
+
+    return LockedCanvas(figure)
+
+
 class SharedFigure(Figure):
     """A Figure that a training thread updates while the front-end may ask ipympl, in the
     kernel's main thread, for a new image: artists change under ``lock``, and drawing takes
@@ -77,6 +96,30 @@ class SharedFigure(Figure):
     def draw(self, renderer) -> None:
         with self.lock:
             super().draw(renderer)
+
+
+def layout_key(figure: Figure) -> tuple:
+    """What the layout depends on: the figure's size, and per Axes its scales, x limits,
+    titles, the width of its y tick labels and its legend (rows, roughly its width). Data
+    moving, or y limits whose tick labels are as wide, leave it unchanged."""
+    key: list = [tuple(figure.get_size_inches())]
+    for ax in figure.axes:
+        legend = ax.get_legend()
+        texts = [t.get_text() for t in legend.get_texts()] if legend is not None else []
+        widest = max((len(t) for t in texts), default=0)
+        titles = tuple(ax.get_title(loc) for loc in ("left", "center", "right"))
+        key.append((ax.get_xscale(), ax.get_yscale(), ax.get_xlim(), titles))
+        key.append(((len(texts) + 1) // 2, widest // 8, ax.get_xlabel(), ax.get_ylabel()))
+        key.append(tick_label_width(ax))
+    return tuple(key)
+
+
+def tick_label_width(ax: Axes) -> int:
+    """The longest y tick label of ``ax``, in characters: the room the layout gives them."""
+    axis = ax.yaxis
+    low, high = sorted(ax.get_ylim())
+    locs = [x for x in axis.get_majorticklocs() if low <= x <= high]
+    return max((len(t) for t in axis.get_major_formatter().format_ticks(locs)), default=0)
 
 
 class FigureView:
@@ -94,9 +137,11 @@ class FigureView:
         self._last_end = -math.inf
         self._last_cost = 0.0
         self.figure = SharedFigure(figsize=figsize, layout="constrained")
+        self._layout_key: tuple | None = None
+        self.blitter = Blitter(self.figure)
         if self.backend == "ipympl":
             Canvas, FigureManager = import_ipympl()
-            canvas = Canvas(self.figure)
+            canvas = locked_canvas(Canvas, self.figure)
             with warnings.catch_warnings():  # ipympl's Toolbar passes traitlets an extra argument
                 warnings.filterwarnings(
                     "ignore", "Passing unrecognized arguments", DeprecationWarning
@@ -108,17 +153,62 @@ class FigureView:
             FigureCanvasAgg(self.figure)
             self.widget = ipywidgets.Image(format="png")
 
-    def draw(self) -> None:
-        """Show the figure's current state: ask the front-end to redraw, or render the PNG."""
-        start = time.perf_counter()
-        if self.backend == "ipympl":
-            self.figure.canvas.draw_idle()
-        else:
-            png = io.BytesIO()
-            self.figure.savefig(png, format="png")
-            self.widget.value = png.getvalue()
+    def draw(self, now: bool = False, only: Axes | None = None, live: bool = False) -> None:
+        """Show the figure's current state: ask the front-end to redraw, or render the PNG.
+
+        ``now=True`` (the last frame of a run) renders and sends the image at once. ipympl's
+        ``draw_idle`` only asks the front-end to ask for an image, and the front-end drops
+        that request while it still waits for the previous image: a run's last request,
+        made from the run's thread while the kernel renders a live frame, would be lost and
+        the browser would keep showing a curve from the middle of the run. (Before a
+        front-end shows the figure, ``draw_idle`` is enough: it asks for a frame when it starts.)
+
+        ``only``: nothing changed outside this Axes (a reading control moved): with ipympl,
+        redraw it over a saved background and send the changed pixels at once (``Blitter``).
+        ``live``: a frame while a run goes on keeps the layout it finds (``lay_out`` costs as
+        much as a render, and the run's last frame lays the figure out again).
+        """
+        with self.figure.lock:
+            if not live or self._layout_key is None:
+                self.lay_out()
+            start = time.perf_counter()  # what a redraw costs, the layout aside
+            shown = self.backend == "ipympl" and self.front_end_ready()
+            if shown and only is not None:
+                self.blitter.redraw(only, self._layout_key)
+                self.figure.canvas.blit()  # ipympl sends the pixels that changed
+            elif shown and now:
+                self.blitter.forget()
+                self.figure.canvas.draw()
+            elif self.backend == "ipympl":
+                self.blitter.forget()
+                self.figure.canvas.draw_idle()
+            else:
+                png = io.BytesIO()
+                self.figure.savefig(png, format="png")
+                self.widget.value = png.getvalue()
         self._last_end = time.perf_counter()
         self._last_cost = self._last_end - start
+
+    def front_end_ready(self) -> bool:
+        """Whether a browser shows the ipympl canvas and takes images (it said "initialized").
+        Before that, ipympl would store a frame sent unasked as a broken image; the front-end
+        asks for a frame when it starts, so there is nothing to send yet."""
+        return not getattr(self.figure.canvas, "syncing_data_url", True)
+
+    def lay_out(self, force: bool = False) -> None:
+        """Place the Axes, legends and titles (constrained layout) when the figure's structure
+        has changed since the last time (``layout_key``), then freeze them: a redraw that only
+        moves data (a beta move) renders without recomputing the layout, which costs about
+        half of a whole render, and two renders of the same state give the same pixels."""
+        key = layout_key(self.figure)
+        if (key == self._layout_key and not force) or not self.figure.axes:
+            return
+        self.figure.set_layout_engine("constrained")
+        engine = self.figure.get_layout_engine()
+        for _ in range(2):  # the second pass settles what the first moved
+            engine.execute(self.figure)
+        self.figure.set_layout_engine("none")
+        self._layout_key = key
 
     def due(self) -> bool:
         """Whether a live redraw is due (see the class docstring)."""

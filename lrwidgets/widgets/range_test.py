@@ -10,66 +10,36 @@ the plot, so that the next run (another batch size, optimizer, ...) can be compa
 
 from __future__ import annotations
 
-import html
 from dataclasses import replace
 from typing import Any
 
-import ipywidgets
 import numpy as np
 import traitlets
 from torch import nn
 
-from ..core import SUGGESTION_METHODS, SWEEP_MODES, lr_sweep
-from ..core.checks import check_beta, check_choice, check_int
+from ..core import SUGGESTION_METHODS, lr_sweep
+from ..core.checks import check_choice, check_int
 from ..core.defaults import (
-    BETA,
-    DIVERGE_TH,
-    END_LR,
-    NUM_ITER,
-    OPTIMIZER,
     PROBLEM,
-    SKIP_END,
-    START_LR,
 )
-from ..plots import CurveView, draw_range_test, format_lr, update_range_test
+from ..plots import CurveView, update_range_test
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import RangeTestResult, range_test
 from ..training.copies import private_copy, private_data
 from ..training.data import is_tensor_pair
 from ..training.loop import STOPPED_BY_CALLBACK
-from ..training.optimizers import OPTIMIZERS, make_optimizer
+from ..training.optimizers import make_optimizer
 from .base import LRWidget, check_batch_size_applies, check_custom_parts
-from .controls import (
-    STYLE,
-    apply_defaults,
-    checked_slider,
-    log_slider,
-    number_box,
-    offer_optimizers,
-    row,
-    toggle,
-)
+from .controls import apply_defaults, offer_optimizers, row
+from .pins import RUN_SETTINGS, Pins
+from .range_test_controls import make_controls
 from .runner import STOPPED
+from .summary import range_test_summary
 
 CUSTOM = "custom"
-# The settings a pin remembers, to name what differs between pinned curves.
-RUN_SETTINGS = (
-    "problem",
-    "optimizer_name",
-    "batch_size",
-    "mode",
-    "start_lr",
-    "end_lr",
-    "endpoint",
-    "num_iter",
-    "diverge_th",
-    "seed",
-    "accumulation_steps",
-    "clip_grad_norm",
-)
 
 
-class RangeTestWidget(LRWidget):
+class RangeTestWidget(Pins, LRWidget):
     """A range test you can run, stop, re-smooth and read suggestions from.
 
     ``problem`` is one of ``lrwidgets.problems.PROBLEMS``; pass ``model`` and ``data``
@@ -93,9 +63,10 @@ class RangeTestWidget(LRWidget):
     is 5, as fastai's ``lr_find``) and ``w.suggested_lr`` (the chosen method's; observable, e.g.
     by a ScheduleWidget). The suggestion pre-selected is "valley", fastai's default; the course
     measures it more than ten times below the best lr on digits (notebook 05). A curve that
-    never falls clearly says so above the plot and in the summary. ``w.run()`` runs
-    synchronously and raises on bad settings (the message also shows in the widget); the Run
-    button runs in the background and only shows it.
+    never falls clearly says so above the plot and in the summary (its numbers: at the current
+    beta). Markers sit on the smoothed curve drawn, else on the raw loss, else are hidden.
+    ``w.run()`` runs synchronously and raises on bad settings (the message also shows in the
+    widget); the Run button runs in the background and only shows it.
 
     ``w.pin(label=None)`` (the Pin button) keeps the current curve on the plot; by default its
     legend names the settings that differ between the pinned runs and the current one (batch
@@ -182,45 +153,7 @@ class RangeTestWidget(LRWidget):
 
     # -- building the widget ----------------------------------------------------------------------
     def _make_controls(self, custom: bool) -> None:
-        """The controls at the range test's defaults (``lrwidgets.core.defaults``), the pin
-        buttons and the figure."""
-        choices = ([CUSTOM] if custom else []) + list(PROBLEMS)
-        self.problem = ipywidgets.Dropdown(options=choices, description="problem", style=STYLE)
-        self.optimizer_name = ipywidgets.Dropdown(
-            options=OPTIMIZERS, value=OPTIMIZER, description="optimizer", style=STYLE
-        )
-        self.mode = toggle("mode", SWEEP_MODES)
-        self.start_lr = log_slider("start_lr", START_LR)
-        self.end_lr = log_slider("end_lr", END_LR)
-        self.endpoint = ipywidgets.Checkbox(True, description="end_lr included (off: fastai's)")
-        self.num_iter = number_box(ipywidgets.IntText, "num_iter", NUM_ITER)
-        self.batch_size = number_box(ipywidgets.IntText, "batch_size", 64)
-        self.diverge_th = number_box(ipywidgets.FloatText, "diverge_th", DIVERGE_TH)
-        self.seed = number_box(ipywidgets.IntText, "seed", 0)
-        self.accumulation_steps = number_box(ipywidgets.IntText, "accumulation_steps", 1)
-        self.clip_grad_norm = number_box(ipywidgets.FloatText, "clip_grad_norm", 0.0)
-        self.beta = checked_slider(
-            "beta", BETA, 0.0, 0.999, check_beta, step=0.001, readout_format=".3f"
-        )
-        # Live while dragging with ipympl (a few ms a change); on release for the PNG fallback.
-        self.beta.continuous_update = self.view.backend == "ipympl"
-        self.debias = ipywidgets.Checkbox(True, description="debias (divide by 1 - beta^t)")
-        self.show_raw = ipywidgets.Checkbox(True, description="raw loss")
-        self.show_smoothed = ipywidgets.Checkbox(True, description="smoothed loss")
-        self.show_conventions = ipywidgets.Checkbox(False, description="all 3 EWMA conventions")
-        self.skip_start = number_box(ipywidgets.IntText, "skip_start", NUM_ITER // 10)
-        self.skip_end = number_box(ipywidgets.IntText, "skip_end", SKIP_END)
-        self.suggestion_method = ipywidgets.Dropdown(
-            options=SUGGESTION_METHODS, value="valley", description="suggestion", style=STYLE
-        )
-        self.summary = ipywidgets.HTML()
-        self.pin_label = ipywidgets.Text(
-            placeholder="label (default: what differs)", layout={"width": "220px"}
-        )
-        self.pin_button = ipywidgets.Button(description="Pin this curve", icon="thumb-tack")
-        self.clear_pins_button = ipywidgets.Button(description="Clear pins", icon="times")
-        loss_ax, lr_ax = self.figure.subplots(2, 1, height_ratios=[2.2, 1])
-        self.artists = draw_range_test(loss_ax, lr_ax)
+        make_controls(self, [CUSTOM] if custom else [])
 
     def _wire(self) -> None:
         """The reading controls redraw the stored curve; none of them trains again."""
@@ -339,7 +272,7 @@ class RangeTestWidget(LRWidget):
             self._run_settings = settings
             self.result = result
             self._live = False
-            self._draw(result)
+            self._draw(result, final=True)
 
     def _parts(self) -> tuple[nn.Module, Any, Any, Any]:
         """Model, data, loss and optimizer of the chosen problem: a fresh model for built-ins,
@@ -361,9 +294,10 @@ class RangeTestWidget(LRWidget):
         return self._problems[name]
 
     # -- drawing ----------------------------------------------------------------------------------
-    def _draw(self, result: RangeTestResult, live: bool = False) -> None:
+    def _draw(self, result: RangeTestResult, live: bool = False, final: bool = False) -> None:
         """Draw ``result`` with the smoothing controls' values; after a run, also update the
-        suggestions (a live, unfinished curve gets no markers). All under ``draw_lock``: the
+        suggestions (a live, unfinished curve gets no markers). ``final``: a run's last frame,
+        sent to the front-end now (``FigureView.draw(now=True)``). All under ``draw_lock``: the
         controls' values read, the suggestions set and ``suggested_lr`` (a linked
         ScheduleWidget's max_lr) belong together, whichever thread draws."""
         with self.draw_lock:
@@ -376,9 +310,11 @@ class RangeTestWidget(LRWidget):
                 conventions=self.show_conventions.value,
                 skip_start=self.skip_start.value,
                 skip_end=self.skip_end.value,
+                legend_beta=False,  # on the slider: a beta move leaves the legend as it is
             )
             found = update_range_test(self.artists, result, view, pinned=self.pinned)
-            self.view.draw()
+            only = None if live or final else self.artists.loss_ax
+            self.view.draw(now=final, only=only, live=live)
             if not live:
                 self.suggestions = found
                 self._pick_suggestion()
@@ -407,78 +343,14 @@ class RangeTestWidget(LRWidget):
             self.summary.value = self._summary()
 
     def _summary(self) -> str:
-        result = self.result
-        if result is None:
-            return ""
-        method = self.suggestion_method.value
-        lr = self.suggested_lr
-        text = f"{method} suggests <b>{format_lr(lr) if lr is not None else 'nothing'}</b>"
-        if lr is None and result.steps:
-            text += f" ({self._why_nothing(method)})"
-        text += f" (beta={self.beta.value:.3g}); {result.steps} of {len(result.planned_lrs)} steps"
-        if result.stop_reason:
-            text += f"; {result.stop_reason}"
-        skips = dict(skip_start=self.skip_start.value, skip_end=self.skip_end.value)
-        caveat = result.caveats(self.beta.value, **skips).get(method) if lr is not None else None
-        if caveat:
-            text += f"<br>not firm: {method} is {caveat}"
-        why = result.unreliable(self.beta.value, **skips) if lr is not None else None
-        if why:
-            text += f'<br><span style="color: #D55E00"><b>Unreliable:</b> {why}</span>'
-        return text
-
-    def _why_nothing(self, method: str) -> str:
-        """The reason ``method`` has no answer on the current curve and trimming."""
-        try:
-            self.result.suggestion(
-                method,
-                self.beta.value,
-                skip_start=self.skip_start.value,
-                skip_end=self.skip_end.value,
-                warn=False,
-            )
-        except (ValueError, TypeError) as error:
-            return html.escape(str(error))
-        return "no answer"
-
-    # -- pinned curves ----------------------------------------------------------------------------
-    @property
-    def pinned(self) -> list[tuple[str, RangeTestResult]]:
-        """The pinned curves as (label, result); an automatic label names the settings that
-        differ between the pinned runs and the current one ("batch_size=16")."""
-        runs = [settings for _, _, settings in self._pins] + [self._run_settings]
-        differ = [k for k in RUN_SETTINGS if len({repr(r.get(k)) for r in runs}) > 1]
-        labels = []
-        for i, (label, _, settings) in enumerate(self._pins):
-            if label is None:
-                label = ", ".join(f"{k}={describe(settings[k])}" for k in differ) or f"run {i + 1}"
-            labels.append(label)
-        return [(label, result) for label, (_, result, _) in zip(labels, self._pins, strict=True)]
-
-    def pin(self, label: str | None = None) -> None:
-        """Keep the current curve on the plot (``label``: its legend entry; None names what
-        differs). Raises ValueError when there is no finished run to pin."""
-        if self.result is None or self.runner.running:
-            raise ValueError("nothing to pin yet: run a range test first and let it finish")
-        if label is not None and not isinstance(label, str):
-            raise TypeError(f"label must be a string or None, got {label!r}")
-        self._pins.append((label or None, self.result, dict(self._run_settings)))
-        self._draw(self.result)
-
-    def clear_pins(self) -> None:
-        """Remove every pinned curve."""
-        self._pins.clear()
-        if self.result is not None and not self.runner.running:
-            self._draw(self.result)
-
-    def _pin_from_button(self) -> None:
-        try:
-            self.pin(self.pin_label.value.strip() or None)
-        except (ValueError, TypeError) as error:
-            self.message.show_error(error)
-        else:
-            self.message.clear()
-            self.pin_label.value = ""
+        return range_test_summary(
+            self.result,
+            self.suggestion_method.value,
+            self.suggested_lr,
+            self.beta.value,
+            self.skip_start.value,
+            self.skip_end.value,
+        )
 
     def _num_iter_changed(self, change: dict | None = None) -> None:
         """fastai's lr_find skips num_iter // 10 points at the start."""
@@ -496,11 +368,6 @@ class RangeTestWidget(LRWidget):
         self.batch_size.layout.display = "none" if batched else None
         if name != CUSTOM:
             self.batch_size.value = self._get_problem(name).batch_size
-
-
-def describe(value: Any) -> str:
-    """A setting as a pin's label writes it: learning rates short, the rest as they are."""
-    return format_lr(value) if isinstance(value, float) else str(value)
 
 
 def sorted_skips_last(defaults: dict[str, Any]) -> dict[str, Any]:

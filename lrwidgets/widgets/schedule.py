@@ -61,6 +61,7 @@ MOMENTA = {
     "cyclic": CYCLIC_MOMENTA,
     "fastai_one_cycle": (FASTAI_MOMS[1], FASTAI_MOMS[0]),
 }
+BASE_LR_RATIO = 0.1  # base_lr / max_lr of the cyclic policies, PyTorch's defaults' ratio here
 PCT_START = {"one_cycle": ONE_CYCLE_PCT_START, "fastai_one_cycle": FASTAI_PCT_START}
 
 
@@ -79,7 +80,10 @@ class ScheduleWidget(LRWidget):
     ``suggested_lr`` (move beta or pick another method there, the schedule here follows); with
     a RangeTestResult it is set once. ``method`` pins the suggestion rule (one of
     ``lrwidgets.core.SUGGESTION_METHODS``) instead of following the range-test widget's choice;
-    a result uses ``lrwidgets.core.defaults.METHOD`` ("valley") when it is None.
+    a result uses ``lrwidgets.core.defaults.METHOD`` ("valley") when it is None. A linked range
+    test moves ``base_lr`` with ``max_lr``, keeping their ratio (a tenth when base_lr was not
+    below max_lr), so the cyclic policies always have a cycle to climb; set by hand, base_lr
+    above max_lr gives no schedule and the message says what to change.
 
     Keyword arguments set the controls (``policy``, ``max_lr``, ``base_lr``, ``pct_start``,
     ...). "one-cycle as fastai" is ``fastai_one_cycle`` (its ``div``, ``div_final``;
@@ -286,6 +290,11 @@ class ScheduleWidget(LRWidget):
         try:
             schedule = self.build()
         except (ValueError, TypeError, ArithmeticError) as error:
+            if family(self.policy.value) == "cyclic" and self.max_lr.value < self.base_lr.value:
+                error = ValueError(
+                    f"{error}: a cycle climbs from base_lr up to max_lr; lower base_lr "
+                    f"(e.g. max_lr / 10 = {self.max_lr.value / 10:.2g}) or raise max_lr"
+                )
             self.message.show_error(error)
             self.schedule = None
             self.code.value = ""
@@ -344,7 +353,12 @@ class ScheduleWidget(LRWidget):
             return
         if lr is None:
             return
+        # CyclicLR's floor moves with its peak: base_lr keeps its ratio to max_lr, so a small
+        # suggestion never puts max_lr below a fixed base_lr (no schedule at all).
+        ratio = self.base_lr.value / self.max_lr.value
+        ratio = ratio if 0 < ratio < 1 else BASE_LR_RATIO
         with self.quiet():
             set_log_value(self.max_lr, "max_lr", lr)
             set_log_value(self.lr, "lr", lr)
+            set_log_value(self.base_lr, "base_lr", lr * ratio)
         self._rebuild()

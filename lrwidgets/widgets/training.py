@@ -8,8 +8,6 @@ The training loss is drawn live; the validation curve of a run appears when the 
 
 from __future__ import annotations
 
-import html
-from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -42,6 +40,7 @@ from .controls import (
 from .range_test import CUSTOM
 from .runner import STOPPED
 from .schedule import ScheduleWidget
+from .summary import results_table
 
 
 def peak_lr(schedule: Schedule) -> float:
@@ -49,34 +48,6 @@ def peak_lr(schedule: Schedule) -> float:
     constant's ``lr``)."""
     params = schedule.params
     return next(params[key] for key in ("max_lr", "lr_max", "lr") if key in params)
-
-
-def format_number(x: float) -> str:
-    return f"{x:.4g}"
-
-
-def results_table(histories: Mapping[str, History], metric: str) -> str:
-    """An HTML table of each run's last numbers: training loss of the last step, validation
-    loss and ``metric`` after the last epoch, and why it stopped early (if it did)."""
-    head = ["run", "steps", "last training loss", "validation loss"]
-    if metric == "accuracy":
-        head.append("validation accuracy")
-    head.append("stopped early")
-    rows = []
-    for name, h in histories.items():
-        cells = [name, str(len(h.loss)), format_number(h.loss[-1]) if len(h.loss) else "-"]
-        cells.append(format_number(h.val_loss[-1]) if len(h.val_loss) else "-")
-        if metric == "accuracy":
-            cells.append(format_number(h.val_accuracy[-1]) if len(h.val_accuracy) else "-")
-        cells.append(h.stop_reason or "")
-        rows.append("".join(f"<td>{html.escape(c)}</td>" for c in cells))
-    header = "".join(f"<th>{c}</th>" for c in head)
-    body = "".join(f"<tr>{row}</tr>" for row in rows)
-    style = (
-        "<style>.lrwidgets-results th, .lrwidgets-results td "
-        "{padding: 2px 10px; text-align: right}</style>"
-    )
-    return f'{style}<table class="lrwidgets-results"><tr>{header}</tr>{body}</table>'
 
 
 class TrainingWidget(LRWidget):
@@ -158,7 +129,7 @@ class TrainingWidget(LRWidget):
         self._sync_steps()
         self._follow()
         self._lay_out()
-        self.view.draw()
+        self._draw_waiting()
 
     # -- building the widget ----------------------------------------------------------------------
     def _make_controls(self, problem: str, epochs: int, custom: bool) -> None:
@@ -182,6 +153,21 @@ class TrainingWidget(LRWidget):
         self.steps_info = ipywidgets.HTML()
         self.table = ipywidgets.HTML()
         self.axes = self.figure.subplots(2, 1)
+
+    def _draw_waiting(self) -> None:
+        """Before the first run: the labelled, empty panels and what Run will do."""
+        self.artists = draw_training(*self.axes, [], self._task()[4])
+        self.axes[0].text(
+            0.5,
+            0.5,
+            "press Run: the schedule and the constant lr\ntrain from the same start",
+            transform=self.axes[0].transAxes,
+            ha="center",
+            va="center",
+            color="#555555",
+            gid="waiting",
+        )
+        self.view.draw()
 
     def _wire(self) -> None:
         """The number of steps follows the problem, epochs and batch size; the constant lr
@@ -296,8 +282,8 @@ class TrainingWidget(LRWidget):
                 update_training(
                     self.artists, name, history.loss, validation_values(history, metric)
                 )
-                self.view.draw()
-            self.table.value = results_table(self.histories, metric)
+                self.view.draw(now=True)  # a run's last frame reaches the browser
+            self.table.value = results_table(self.histories, metric, self.seed.value)
 
     def _live(self, name: str, offset: int):
         """The callback of one run: progress, live loss curve, and the Stop button."""
@@ -309,7 +295,7 @@ class TrainingWidget(LRWidget):
             if self.view.due():
                 with self.draw_lock:
                     update_training(self.artists, name, np.array(losses))
-                    self.view.draw()
+                    self.view.draw(live=True)
             return self.runner.stop_requested
 
         return callback
