@@ -24,8 +24,8 @@ device. The training step itself (``train_step``) is the plain loop.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ from torch import nn
 
 from ..core.checks import check_bool, check_int
 from ..core.warn import warn
+from .state import untouched
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 StepFn = Callable[[nn.Module, Any], torch.Tensor]
@@ -196,24 +197,6 @@ def check_first_batch(
         attempt(call, lambda: check_scalar_loss(loss))
         trainable = [p for p in model.parameters() if p.requires_grad]  # (step_fn may freeze some)
         attempt("loss.backward()", lambda: torch.autograd.grad(loss, trainable, allow_unused=True))
-
-
-@contextmanager
-def untouched(model: nn.Module) -> Iterator[None]:
-    """Inside, a trial forward and backward pass (gradients on, as in training); afterwards
-    torch's random state (CPU and CUDA) and the model's buffers (BatchNorm's running statistics)
-    are what they were. A ``DistributedDataParallel`` model runs it under ``no_sync`` (no
-    reduction is started)."""
-    saved = {name: b.detach().clone() for name, b in model.named_buffers()}
-    cuda = range(torch.cuda.device_count()) if torch.cuda.is_available() else []
-    sync = model.no_sync() if hasattr(model, "no_sync") else nullcontext()
-    try:
-        with torch.random.fork_rng(devices=cuda, device_type="cuda"), sync, torch.enable_grad():
-            yield
-    finally:
-        with torch.no_grad():
-            for name, b in model.named_buffers():
-                b.copy_(saved[name])
 
 
 def batch_description(value: Any) -> str:

@@ -28,6 +28,8 @@ stop, a NaN, an exception and a KeyboardInterrupt alike. Nothing goes to disk.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -243,3 +245,31 @@ def move_optimizer_state(optimizer: torch.optim.Optimizer) -> None:
                     moves = key != "step" or step_follows
                     if isinstance(value, torch.Tensor) and moves and value.device != param.device:
                         state[key] = value.to(param.device)
+
+
+@contextmanager
+def untouched(model: nn.Module) -> Iterator[None]:
+    """Inside, a trial forward and backward pass (gradients on, as in training); afterwards
+    torch's random state (CPU and CUDA) and the model are as they were: its buffers (BatchNorm's
+    running statistics, one registered as None or in forward), modes and ``requires_grad``
+    flags (``state.py`` keeps them). A ``DistributedDataParallel`` model runs it under
+    ``no_sync`` (no reduction is started)."""
+    registered = [Registered.of(module) for module in model.modules()]
+    buffers = [Kept.of(buffer) for buffer in model.buffers()]
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    modes = [(module, module.training) for module in model.modules()]
+    cuda = range(torch.cuda.device_count()) if torch.cuda.is_available() else []
+    sync = model.no_sync() if hasattr(model, "no_sync") else nullcontext()
+    try:
+        with torch.random.fork_rng(devices=cuda, device_type="cuda"), sync, torch.enable_grad():
+            yield
+    finally:
+        with torch.no_grad():
+            for module in registered:
+                module.put_back()
+            for buffer in buffers:
+                buffer.put_back()
+        for p, flag in flags:
+            p.requires_grad_(flag)
+        for module, training in modes:
+            module.training = training
