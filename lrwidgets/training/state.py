@@ -36,6 +36,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from .randomness import draws_nothing
+
 
 @dataclass
 class Kept:
@@ -249,19 +251,18 @@ def move_optimizer_state(optimizer: torch.optim.Optimizer) -> None:
 
 @contextmanager
 def untouched(model: nn.Module) -> Iterator[None]:
-    """Inside, a trial forward and backward pass (gradients on, as in training); afterwards
-    torch's random state (CPU and CUDA) and the model are as they were: its buffers (BatchNorm's
-    running statistics, one registered as None or in forward), modes and ``requires_grad``
-    flags (``state.py`` keeps them). A ``DistributedDataParallel`` model runs it under
-    ``no_sync`` (no reduction is started)."""
+    """Inside, a trial forward and backward pass (gradients on, as in training), its random
+    draws from a throwaway stream (``randomness.draws_nothing``: no one's stream moves);
+    afterwards the model is as it was: its buffers (BatchNorm's running statistics, one
+    registered as None or in forward), modes and ``requires_grad`` flags. A
+    ``DistributedDataParallel`` model runs it under ``no_sync`` (no reduction is started)."""
     registered = [Registered.of(module) for module in model.modules()]
     buffers = [Kept.of(buffer) for buffer in model.buffers()]
     flags = [(p, p.requires_grad) for p in model.parameters()]
     modes = [(module, module.training) for module in model.modules()]
-    cuda = range(torch.cuda.device_count()) if torch.cuda.is_available() else []
     sync = model.no_sync() if hasattr(model, "no_sync") else nullcontext()
     try:
-        with torch.random.fork_rng(devices=cuda, device_type="cuda"), sync, torch.enable_grad():
+        with draws_nothing(), sync, torch.enable_grad():
             yield
     finally:
         with torch.no_grad():
