@@ -21,15 +21,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
-from .classroom import copy_course, course_notebooks, dashboard_command, installed, lab_command
+from .classroom import open_course, serve_dashboard
 from .core import SWEEP_MODES, constant, cyclic, fastai_one_cycle, one_cycle
 from .core.checks import check_int
 from .core.defaults import (
     BETA,
+    CYCLIC_BASE_LR,
+    CYCLIC_GAMMA,
     CYCLIC_MOMENTA,
     DIVERGE_TH,
     END_LR,
@@ -47,8 +48,6 @@ from .core.schedules import ANNEAL_STRATEGIES, CYCLIC_MODES, quarter_cycle
 from .findings import notebook_module, notebooks, parse_seeds, report
 from .problems import LOCAL_PROBLEMS, OWN_OPTIMIZER, PROBLEMS, get_problem
 from .training import OPTIMIZERS, range_test
-
-CYCLIC_GAMMA = 0.999  # --gamma's default for cyclic-exp_range
 
 
 def check_plot_path(path: str) -> None:
@@ -185,45 +184,12 @@ def run_findings(args: argparse.Namespace) -> int:
     return 0
 
 
-def hand_over(command: list[str], module: str, package: str, message: str) -> int:
-    """Run ``command`` in place of this process (POSIX), so Ctrl-C and signals reach it; when
-    ``module`` is not installed, say how to install ``package`` and print the command instead."""
-    if not installed(module):
-        print(f"{module} is not installed: pip install {package}, then run")
-        print("  " + subprocess.list2cmdline(command))
-        return 1
-    print(message, flush=True)
-    if os.name == "posix":
-        os.execv(command[0], command)
-    return subprocess.call(command)
-
-
-def ask_to_replace(name: str) -> bool:
-    """Ask before replacing a notebook the learner edited; never without a person to answer."""
-    if not sys.stdin.isatty():
-        return False
-    answer = input(f"{name} differs from the course's version (edited?). Replace it? [y/N] ")
-    return answer.strip().lower() in ("y", "yes")
-
-
 def run_course(args: argparse.Namespace) -> int:
-    """Copy the notebooks into args.dir, then open JupyterLab there (or say how to)."""
-    source = course_notebooks()
-    print(f"Copying the course from {source} to {args.dir}:")
-    for name, what in copy_course(args.dir, ask=ask_to_replace, source=source).items():
-        print(f"  {name}: {what}" + (" (your edited copy)" if what == "kept" else ""))
-    command = lab_command(args.dir, open_browser=not args.no_browser, extra=args.extra)
-    message = f"The course is in {args.dir}; opening JupyterLab there."
-    return hand_over(command, "jupyterlab", "jupyterlab", message)
+    return open_course(args.dir, open_browser=not args.no_browser, extra=args.extra)
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
-    """Serve the code-free dashboard (notebooks/00_dashboard.ipynb) with Voila."""
-    if not 0 < args.port < 65536:
-        raise ValueError(f"port must be an integer in 1..65535, got {args.port}")
-    command = dashboard_command(args.port, open_browser=not args.no_browser, extra=args.extra)
-    message = f"Serving the dashboard on http://localhost:{args.port}/ (Ctrl-C stops it)"
-    return hand_over(command, "voila", "voila (or lrwidgets[course])", message)
+    return serve_dashboard(args.port, open_browser=not args.no_browser, extra=args.extra)
 
 
 def program_name() -> str:
@@ -304,7 +270,7 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
     sched.add_argument("policy", choices=policies, help="the schedule")
     sched.add_argument("--total-steps", type=int, required=True, help="optimizer steps")
     sched.add_argument("--max-lr", type=float, required=True, help="peak lr (constant: the lr)")
-    sched.add_argument("--base-lr", type=float, default=1e-4, help="cyclic: lowest lr")
+    sched.add_argument("--base-lr", type=float, default=CYCLIC_BASE_LR, help="cyclic: lowest lr")
     sched.add_argument(
         "--step-size-up",
         type=int,

@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -158,3 +159,46 @@ def dashboard_command(
     command = [sys.executable, "-m", "voila", str(notebook), f"--port={port}"]
     command += [f"--{name}={value}" for name, value in DASHBOARD_CULLING.items()]
     return command + ([] if open_browser else ["--no-browser"]) + list(extra)
+
+
+def hand_over(command: list[str], module: str, package: str, message: str) -> int:
+    """Run ``command`` in place of this process (POSIX), so Ctrl-C and signals reach it; when
+    ``module`` is not installed, say how to install ``package`` and print the command instead."""
+    if not installed(module):
+        print(f"{module} is not installed: pip install {package}, then run")
+        print("  " + subprocess.list2cmdline(command))
+        return 1
+    print(message, flush=True)
+    if os.name == "posix":
+        os.execv(command[0], command)
+    return subprocess.call(command)
+
+
+def ask_to_replace(name: str) -> bool:
+    """Ask before replacing a notebook the learner edited; never without a person to answer."""
+    if not sys.stdin.isatty():
+        return False
+    answer = input(f"{name} differs from the course's version (edited?). Replace it? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def open_course(folder: str | Path, *, open_browser: bool, extra: Sequence[str] = ()) -> int:
+    """Copy the notebooks into ``folder``, then open JupyterLab there (or say how to):
+    ``python -m lrwidgets course``."""
+    source = course_notebooks()
+    print(f"Copying the course from {source} to {folder}:")
+    for name, what in copy_course(folder, ask=ask_to_replace, source=source).items():
+        print(f"  {name}: {what}" + (" (your edited copy)" if what == "kept" else ""))
+    command = lab_command(folder, open_browser=open_browser, extra=extra)
+    message = f"The course is in {folder}; opening JupyterLab there."
+    return hand_over(command, "jupyterlab", "jupyterlab", message)
+
+
+def serve_dashboard(port: int, *, open_browser: bool, extra: Sequence[str] = ()) -> int:
+    """Serve the code-free dashboard (notebooks/00_dashboard.ipynb) with Voila:
+    ``python -m lrwidgets dashboard``."""
+    if not 0 < port < 65536:
+        raise ValueError(f"port must be an integer in 1..65535, got {port}")
+    command = dashboard_command(port, open_browser=open_browser, extra=extra)
+    message = f"Serving the dashboard on http://localhost:{port}/ (Ctrl-C stops it)"
+    return hand_over(command, "voila", "voila (or lrwidgets[course])", message)

@@ -9,6 +9,7 @@ import torch
 
 from lrwidgets import constant, cyclic, fastai_one_cycle, one_cycle
 from lrwidgets.__main__ import build_parser, main
+from lrwidgets.core.defaults import CYCLIC_BASE_LR
 
 
 def test_range_test_prints_the_suggestions_and_saves_the_curve(capsys, tmp_path):
@@ -61,12 +62,12 @@ def scheduled_lrs(code: str, steps: int) -> list[float]:
     [
         (  # step_size_up defaults to a quarter of the steps, as in the widget: max_lr is reached
             ["cyclic-triangular", "--total-steps", "1000", "--max-lr", "0.1"],
-            cyclic(1000, 1e-4, 0.1, step_size_up=250),
+            cyclic(1000, CYCLIC_BASE_LR, 0.1, step_size_up=250),
         ),
         (
             ["cyclic-exp_range", "--total-steps", "120", "--max-lr", "0.1", "--gamma", "0.99"]
             + ["--step-size-up", "10", "--step-size-down", "20"],
-            cyclic(120, 1e-4, 0.1, 10, 20, mode="exp_range", gamma=0.99),
+            cyclic(120, CYCLIC_BASE_LR, 0.1, 10, 20, mode="exp_range", gamma=0.99),
         ),
         (
             ["one-cycle", "--total-steps", "90", "--max-lr", "0.2", "--pct-start", "0.2"]

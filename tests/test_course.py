@@ -66,7 +66,7 @@ def test_an_unedited_copy_of_an_older_version_is_updated_without_asking(tmp_path
 def test_the_cli_copies_and_says_how_to_open_jupyterlab_when_it_is_missing(
     tmp_path, capsys, monkeypatch
 ):
-    monkeypatch.setattr("lrwidgets.__main__.installed", lambda module: False)
+    monkeypatch.setattr("lrwidgets.classroom.installed", lambda module: False)
     assert main(["course", str(tmp_path / "c"), "--no-browser"]) == 1
     out = capsys.readouterr().out
     assert "01_range_test.ipynb: copied" in out
@@ -173,7 +173,7 @@ def test_the_wheel_ships_the_notebooks_clean_and_the_course_command_copies_them(
 
 
 def test_the_dashboard_command_says_how_to_install_voila_when_it_is_missing(capsys, monkeypatch):
-    monkeypatch.setattr("lrwidgets.__main__.installed", lambda module: False)
+    monkeypatch.setattr("lrwidgets.classroom.installed", lambda module: False)
     assert main(["dashboard", "--port", "8999", "--no-browser"]) == 1
     out = capsys.readouterr().out
     assert "pip install voila" in out
@@ -196,7 +196,7 @@ def test_a_symbolic_link_planted_in_the_folder_is_refused(tmp_path, name, dangli
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"01_range_test.ipynb": 3}'])
 def test_a_damaged_manifest_says_what_to_do(tmp_path, capsys, monkeypatch, content):
-    monkeypatch.setattr("lrwidgets.__main__.installed", lambda module: False)  # never start it
+    monkeypatch.setattr("lrwidgets.classroom.installed", lambda module: False)  # never start it
     copy_course(tmp_path)
     (tmp_path / MANIFEST).write_text(content)
     assert main(["course", str(tmp_path), "--no-browser"]) == 2
@@ -214,7 +214,7 @@ def test_jupyterlab_is_allowed_to_run_as_root(monkeypatch, uid):
 
 
 def test_arguments_after_a_double_dash_go_to_jupyterlab(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("lrwidgets.__main__.installed", lambda module: False)
+    monkeypatch.setattr("lrwidgets.classroom.installed", lambda module: False)
     argv = ["course", str(tmp_path), "--no-browser", "--", "--port=9123", "--ip=0.0.0.0"]
     assert main(argv) == 1
     assert capsys.readouterr().out.rstrip().endswith("--no-browser --port=9123 --ip=0.0.0.0")

@@ -16,13 +16,10 @@ from lrwidgets.core import one_cycle
 from lrwidgets.problems import Problem, get_problem
 from lrwidgets.problems.catalog import by_seed
 from lrwidgets.studies import grid_obstacle, train_at_lrs
+from lrwidgets.studies.batched import batching_obstacle, fit_ensemble
+from lrwidgets.studies.batched.members import draws_random_numbers
+from lrwidgets.studies.batched.rules import update_rule
 from lrwidgets.training import fit
-from lrwidgets.training.ensemble import (
-    batching_obstacle,
-    draws_random_numbers,
-    fit_ensemble,
-    update_rule,
-)
 
 RTOL = 1e-5
 
@@ -252,3 +249,28 @@ def test_adam_grid_and_a_cnn_grid_equal_the_loop(spirals):
         train_at_lrs(cnn, lrs, batched=True, **kwargs),
         slice(None),
     )
+
+
+def test_clipping_and_accumulation_reach_every_run_and_train_in_the_loop(spirals):
+    """train_at_lrs takes fit's clip_grad_norm, accumulation_steps and batch_size; the batched
+    ensemble does neither clipping nor accumulation, so the grid falls back to the loop."""
+    settings = dict(batch_size=32, clip_grad_norm=0.1, accumulation_steps=2)
+    assert "clip_grad_norm=0.1" in grid_obstacle(spirals, None, torch.device("cpu"), **settings)
+    with pytest.raises(ValueError, match="accumulation_steps=2: the batched ensemble"):
+        train_at_lrs(spirals, [0.1], batched=True, accumulation_steps=2, device="cpu")
+    grid = train_at_lrs(spirals, [0.1, 1.0], epochs=1, seeds=(1,), device="cpu", **settings)
+    for i, lr in enumerate([0.1, 1.0]):
+        model = spirals.make_model(1)
+        history = fit(
+            model,
+            spirals.train_data,
+            spirals.loss_fn,
+            schedule=lr,
+            seed=1,
+            val_data=spirals.val_data,
+            device="cpu",
+            progress=False,
+            **settings,
+        )
+        assert history.steps_per_epoch == len(spirals.train_data[0]) // 32 // 2
+        assert grid.val_loss[i, 0] == history.val_loss[-1]

@@ -103,3 +103,31 @@ def test_a_step_fn_failure_names_step_fn():
 
     with pytest.raises(KeyError, match=r"first training step failed in step_fn\(model, batch\)"):
         range_test(Counted(), [{"image": torch.zeros(2, 3)}], step_fn=step_fn, progress=False)
+
+
+def test_the_trial_of_the_first_batch_leaves_everything_as_it_was():
+    """check_first_batch runs the first step's calls once: random state, BatchNorm's running
+    statistics and every .grad come back as they were, also under torch.no_grad()."""
+    from contextlib import nullcontext
+
+    from lrwidgets.training.loop import check_first_batch
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.BatchNorm1d(8), nn.Dropout(0.5), nn.Linear(8, 2))
+    model[0].weight.grad = torch.ones_like(model[0].weight)
+    buffers = [b.clone() for b in model.buffers()]
+    state = torch.get_rng_state()
+    with torch.no_grad():
+        check_first_batch(model, data(), nn.CrossEntropyLoss(), None, nullcontext())
+    assert torch.equal(torch.get_rng_state(), state)
+    assert all(torch.equal(a, b) for a, b in zip(buffers, model.buffers(), strict=True))
+    assert torch.equal(model[0].weight.grad, torch.ones_like(model[0].weight))
+    assert model[3].weight.grad is None
+
+
+def test_a_loss_without_a_gradient_is_named_at_backward():
+    def step_fn(model, batch):
+        return model(batch[0]).sum().detach()  # cut off from the weights
+
+    with pytest.raises(RuntimeError, match=r"first training step failed in loss.backward\(\)"):
+        range_test(Counted(), [data()], step_fn=step_fn, progress=False)

@@ -254,3 +254,50 @@ def test_a_schedule_keeps_the_ratios_between_param_groups():
                   progress=False)  # fmt: skip
     np.testing.assert_allclose(np.array(seen), np.outer(schedule.lr, [1.0, 10.0]), rtol=1e-15)
     np.testing.assert_array_equal(history.lr, schedule.lr)  # the recorded lr is group 0's
+
+
+def plain_loop(model, optimizer, batches, epochs, k, max_norm):
+    """The user's own loop: per step the mean loss of k batches, clipped, one step; an epoch's
+    batches that make no whole step are left out, as fit leaves them out."""
+    losses = []
+    for _ in range(epochs):
+        usable = batches[: len(batches) // k * k]
+        for i in range(0, len(usable), k):
+            optimizer.zero_grad()
+            parts = [nn.functional.cross_entropy(model(x), y) for x, y in usable[i : i + k]]
+            for part in parts:
+                (part / k).backward()
+            if max_norm is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+            optimizer.step()
+            losses.append(torch.stack([p.detach() for p in parts]).float().mean().item())
+    return losses
+
+
+@pytest.mark.parametrize(("k", "max_norm"), [(3, None), (1, 0.05), (2, 0.05)])
+def test_accumulation_and_clipping_train_as_the_plain_loop_does(k, max_norm):
+    X, y = two_classes(n=224)
+    batches = [(X[i : i + 32], y[i : i + 32]) for i in range(0, 224, 32)]  # 7 batches, in order
+    ours, theirs = classifier(), classifier()
+    opt = torch.optim.SGD(ours.parameters(), lr=0.5, momentum=0.9)
+    history = fit(
+        ours, batches, None, opt, epochs=2, accumulation_steps=k, clip_grad_norm=max_norm, **QUIET
+    )
+    plain = torch.optim.SGD(theirs.parameters(), lr=0.5, momentum=0.9)
+    expected = plain_loop(theirs, plain, batches, 2, k, max_norm)
+    assert history.steps_per_epoch == 7 // k == steps_per_epoch(batches, accumulation_steps=k)
+    np.testing.assert_array_equal(history.loss, expected)
+    for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_clipping_changes_the_training_and_bad_values_are_refused():
+    X, y = two_classes()
+    free, clipped = classifier(), classifier()
+    fit(free, (X, y), schedule=1.0, seed=0, **QUIET)
+    fit(clipped, (X, y), schedule=1.0, seed=0, clip_grad_norm=1e-3, **QUIET)
+    assert not torch.equal(free[0].weight, clipped[0].weight)
+    with pytest.raises(ValueError, match="clip_grad_norm"):
+        fit(classifier(), (X, y), schedule=1.0, clip_grad_norm=0.0, **QUIET)
+    with pytest.raises(ValueError, match="accumulation_steps=9 is more than the 4 batches"):
+        fit(classifier(), (X, y), schedule=1.0, accumulation_steps=9, **QUIET)

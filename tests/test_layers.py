@@ -1,4 +1,4 @@
-"""The layers of the README, enforced: imports point downwards only.
+"""The layers of docs/layers.md, enforced: imports point downwards only.
 
 core (numpy) <- training (torch) <- problems <- studies/ (a package); plots/ (a package) draws core
 and training results;

@@ -167,3 +167,33 @@ def test_bad_model_and_seed_are_named():
         get_problem("digits-mlp", model="vgg")
     with pytest.raises(ValueError, match="seed"):
         get_problem("spirals").make_model(-1)
+
+
+def test_problem_range_test_is_the_call_the_notebooks_copied():
+    """problem.range_test(seed) = range_test(make_model(seed), train_data, loss_fn,
+    batch_size=problem.batch_size, seed=seed); keyword arguments win; a problem's own
+    make_optimizer(model) is its optimizer."""
+    from lrwidgets import range_test
+
+    problem = get_problem("spirals", n_per_arm=64, hidden=8, batch_size=16)
+    quick = dict(num_iter=12, progress=False, device="cpu")
+    ours = problem.range_test(seed=2, **quick)
+    theirs = range_test(
+        problem.make_model(2), problem.train_data, problem.loss_fn, batch_size=16, seed=2, **quick
+    )
+    assert np.array_equal(ours.lrs, theirs.lrs) and np.array_equal(ours.losses, theirs.losses)
+    assert not np.array_equal(problem.range_test(seed=3, **quick).losses, ours.losses)
+
+    made = []
+
+    def make_optimizer(model):
+        made.append(torch.optim.Adam(model.parameters()))
+        return made[-1]
+
+    problem.make_optimizer = make_optimizer  # the optional field other problems carry
+    adam = problem.range_test(seed=2, **quick)
+    assert len(made) == 1 and not np.array_equal(adam.losses, ours.losses)
+    sgd = torch.optim.SGD(problem.make_model(2).parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="not one of model.parameters"):
+        problem.range_test(seed=2, optimizer=sgd, **quick)  # an optimizer given wins (and is
+    assert len(made) == 1  # checked against the model), make_optimizer is not called

@@ -13,7 +13,7 @@ from lrwidgets.__main__ import main
 from lrwidgets.problems import OWN_OPTIMIZER, get_problem
 from lrwidgets.problems.finetune import pretrained
 from lrwidgets.problems.transformer import CORPUS_MODULES, stdlib_text
-from lrwidgets.training.ensemble import batching_obstacle
+from lrwidgets.studies.batched import batching_obstacle
 
 
 @pytest.fixture(scope="module")

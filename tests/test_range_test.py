@@ -77,7 +77,8 @@ def test_linear_mode_and_raw_losses_are_what_the_loss_saw():
     )
     assert result.mode == "linear"
     assert np.array_equal(result.lrs, lr_sweep(1e-7, 0.5, 20, "linear")[: result.steps])
-    assert np.array_equal(result.losses, np.array(seen))
+    # the first call is check_first_batch's trial of the first batch, before any step
+    assert seen[0] == seen[1] and np.array_equal(result.losses, np.array(seen[1:]))
     assert np.array_equal(result.train_losses, result.losses)
     assert result.val_losses is None
 
@@ -111,7 +112,7 @@ def test_a_nan_loss_stops_the_test_at_that_step():
     def loss_fn(outputs, targets):
         calls.append(1)
         loss = nn.functional.cross_entropy(outputs, targets)
-        return loss * math.nan if len(calls) == 7 else loss
+        return loss * math.nan if len(calls) == 8 else loss  # call 1: check_first_batch's trial
 
     result = range_test(make_mlp(), blobs(), loss_fn, num_iter=30, diverge_th=math.inf, **QUIET)
     assert result.steps == 7

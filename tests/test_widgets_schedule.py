@@ -157,7 +157,7 @@ def test_max_lr_follows_the_range_test_widgets_suggestion():
     assert sw.max_lr.value == rt.result.suggestions(0.5)["valley"]
     rt.suggestion_method.value = "minimum"
     assert sw.max_lr.value == rt.result.suggestions(0.5)["minimum"]
-    pinned = ScheduleWidget(total_steps=200, range_test=rt, suggestion="steep", backend="inline")
+    pinned = ScheduleWidget(total_steps=200, range_test=rt, method="steep", backend="inline")
     assert pinned.max_lr.value == rt.suggestions["steep"]
     rt.beta.value = 0.8
     assert pinned.max_lr.value == rt.result.suggestions(0.8)["steep"]
@@ -183,8 +183,8 @@ def test_bad_arguments():
         ScheduleWidget(pct_start=1.5, backend="inline")
     with pytest.raises(TypeError, match="range_test must be"):
         ScheduleWidget(range_test=0.1, backend="inline")
-    with pytest.raises(ValueError, match="suggestion must be one of"):
-        ScheduleWidget(suggestion="lowest", backend="inline")
+    with pytest.raises(ValueError, match="method must be one of"):
+        ScheduleWidget(method="lowest", backend="inline")
 
 
 def test_a_linked_cyclic_schedule_moves_base_lr_with_max_lr():

@@ -180,3 +180,34 @@ def test_your_own_model_dict_batches_and_optimizer_left_as_they_were():
     np.testing.assert_array_equal(got.loss, expected.loss)
     np.testing.assert_array_equal(got.val_loss, expected.val_loss)
     w.close()
+
+
+def test_accumulation_and_clipping_controls_reach_fit():
+    """The widget trains as fit(..., accumulation_steps=, clip_grad_norm=) does; the step count
+    and a linked ScheduleWidget follow the accumulation."""
+    from lrwidgets.training import fit
+
+    sw = ScheduleWidget(backend="inline")
+    w = TrainingWidget("quadratic", schedule=sw, epochs=2, backend="inline")
+    w.accumulation_steps.value, w.clip_grad_norm.value, w.lr.value = 2, 0.5, 0.01
+    per_epoch = steps_per_epoch(QUADRATIC.train_data, QUADRATIC.batch_size, 2)
+    assert sw.total_steps.value == 2 * per_epoch
+    assert f"({per_epoch} per epoch)" in w.steps_info.value
+    history = w.run()["constant 0.01"]
+    model = QUADRATIC.make_model(0)
+    expected = fit(
+        model,
+        QUADRATIC.train_data,
+        QUADRATIC.loss_fn,
+        epochs=2,
+        schedule=0.01,
+        val_data=QUADRATIC.val_data,
+        batch_size=QUADRATIC.batch_size,
+        seed=0,
+        progress=False,
+        accumulation_steps=2,
+        clip_grad_norm=0.5,
+    )
+    np.testing.assert_array_equal(history.loss, expected.loss)
+    w.close()
+    sw.close()

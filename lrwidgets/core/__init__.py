@@ -7,8 +7,9 @@ checks they share, defaults.py every default.
 """
 
 from .divergence import check_diverge_th, divergence_limit, divergence_reason
+from .fastai_schedule import fastai_one_cycle
 from .reliability import UnreliableCurveWarning, minimum_caveat, unreliable_reason
-from .schedules import Schedule, constant, cyclic, fastai_one_cycle, one_cycle
+from .schedules import Schedule, constant, cyclic, one_cycle
 from .smoothing import (
     EWMA,
     SMOOTHING_CONVENTIONS,

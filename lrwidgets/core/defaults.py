@@ -18,6 +18,8 @@ DIVERGE_TH = 4.0  # fastai lr_find(stop_div=True): stop at 4x the best smoothed 
 SKIP_END = 5  # fastai lr_find drops the last 5 points before its rules (skip_start: num_iter // 10)
 OPTIMIZER = "sgd_momentum"  # the optimizer when none is given (lrwidgets.training.make_optimizer)
 SGD_MOMENTUM = 0.9  # SGD's momentum in that optimizer, the common choice (fastai's SGD: 0.9)
+BATCH_SIZE = 64  # fastai DataLoaders(bs=64): rows per batch when a problem sets none
+METHOD = "valley"  # fastai lr_find(suggest_funcs=(valley,)): the suggestion rule shown first
 
 # The schedules: PyTorch's scheduler defaults, so that to_code() is exact; fastai's for its own.
 ONE_CYCLE_PCT_START = 0.3  # torch OneCycleLR(pct_start=0.3): share of the steps warming up
@@ -26,6 +28,9 @@ ONE_CYCLE_FINAL_DIV_FACTOR = 1e4  # torch OneCycleLR(final_div_factor=1e4): last
 FASTAI_PCT_START = 0.25  # fastai fit_one_cycle(pct_start=0.25)
 FASTAI_DIV = 25.0  # fastai fit_one_cycle(div=25.0): first lr = lr_max / 25
 FASTAI_DIV_FINAL = 1e5  # fastai fit_one_cycle(div_final=1e5): last lr = lr_max / 1e5
+CYCLIC_BASE_LR = 1e-3  # Smith 2017 (CLR paper, CIFAR-10): base_lr=0.001, max_lr=0.006
+# torch CyclicLR(gamma=1.0) makes exp_range a plain triangle; the course's 0.999 lets it decay
+CYCLIC_GAMMA = 0.999
 LINEAR_LR_START_FACTOR = 1 / 3  # torch LinearLR(start_factor=1/3): warm-up's first lr factor
 WARMUP_SHARE = 0.1  # a transformer's warm-up: the first tenth of the steps (core.warmup) ...
 WARMUP_START_FACTOR = 0.01  # ... from a hundredth of the peak lr

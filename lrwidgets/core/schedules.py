@@ -4,7 +4,8 @@ Each function computes, step for step, what PyTorch's scheduler of the same name
 optimizer: ``one_cycle`` = ``torch.optim.lr_scheduler.OneCycleLR``, ``cyclic`` = ``CyclicLR``.
 The formulas are written per step with Python floats, in the order PyTorch evaluates them,
 so the numbers agree to the last bit. ``Schedule.to_code()`` prints the PyTorch code.
-``fastai_one_cycle`` is fastai's ``fit_one_cycle``, which no PyTorch scheduler expresses.
+``fastai_one_cycle`` (``fastai_schedule.py``) is fastai's ``fit_one_cycle``, which no PyTorch
+scheduler expresses.
 """
 
 from __future__ import annotations
@@ -27,10 +28,6 @@ from .checks import (
 )
 from .defaults import (
     CYCLIC_MOMENTA,
-    FASTAI_DIV,
-    FASTAI_DIV_FINAL,
-    FASTAI_MOMS,
-    FASTAI_PCT_START,
     ONE_CYCLE_DIV_FACTOR,
     ONE_CYCLE_FINAL_DIV_FACTOR,
     ONE_CYCLE_MOMENTA,
@@ -66,7 +63,9 @@ class Schedule:
         Call ``scheduler.step()`` once after every ``optimizer.step()``.
         """
         if self.name == "fastai_one_cycle":
-            return _fastai_code(self.params)
+            from .fastai_schedule import fastai_code  # (it builds Schedules: imported here)
+
+            return fastai_code(self.params)
         if self.name == "warmup_cosine":
             from .warmup import warmup_cosine_code  # warmup.py builds on this module
 
@@ -158,6 +157,81 @@ def one_cycle(
     >>> s.momentum[[0, 2, 9]].round(3)          # momentum moves the other way
     array([0.95, 0.85, 0.95])
     """
+    params = check_one_cycle(
+        total_steps,
+        max_lr,
+        pct_start,
+        anneal_strategy,
+        div_factor,
+        final_div_factor,
+        three_phase,
+        base_momentum,
+        max_momentum,
+    )
+    phases = one_cycle_phases(**params)
+    anneal = _anneal_cos if anneal_strategy == "cos" else _anneal_linear
+    lrs, momenta = [], []
+    # Step total_steps too: the last scheduler.step() of a run computes it (and OneCycleLR
+    # divides by zero there when the last phase is empty: check_one_cycle refuses that).
+    for step in range(params["total_steps"] + 1):
+        start_step, phase = phase_at(step, phases)
+        pct = (step - start_step) / (phase.end_step - start_step)
+        lrs.append(anneal(phase.start_lr, phase.end_lr, pct))
+        momenta.append(anneal(phase.start_momentum, phase.end_momentum, pct))
+    return Schedule("OneCycleLR", np.array(lrs[:-1]), np.array(momenta[:-1]), params)
+
+
+def one_cycle_phases(
+    total_steps: int,
+    max_lr: float,
+    pct_start: float,
+    div_factor: float,
+    final_div_factor: float,
+    three_phase: bool,
+    base_momentum: float,
+    max_momentum: float,
+    **_: object,
+) -> list[Phase]:
+    """The phases of ``one_cycle`` (see its table), as ``OneCycleLR`` builds them."""
+    initial_lr = max_lr / div_factor
+    min_lr = initial_lr / final_div_factor
+    up_end = float(pct_start * total_steps) - 1
+    warm_up = Phase(up_end, initial_lr, max_lr, max_momentum, base_momentum)
+    if not three_phase:
+        return [warm_up, Phase(total_steps - 1, max_lr, min_lr, base_momentum, max_momentum)]
+    down_end = float(2 * pct_start * total_steps) - 2
+    return [
+        warm_up,
+        Phase(down_end, max_lr, initial_lr, base_momentum, max_momentum),
+        Phase(total_steps - 1, initial_lr, min_lr, max_momentum, max_momentum),
+    ]
+
+
+def phase_at(step: int, phases: list[Phase]) -> tuple[float, Phase]:
+    """(the step the phase starts at, the phase) for ``step``: the first phase whose end_step
+    is not behind it, the last phase past the end."""
+    start_step = 0.0
+    for phase in phases[:-1]:
+        if step <= phase.end_step:
+            return start_step, phase
+        start_step = phase.end_step
+    return start_step, phases[-1]
+
+
+def check_one_cycle(
+    total_steps: object,
+    max_lr: object,
+    pct_start: object,
+    anneal_strategy: object,
+    div_factor: object,
+    final_div_factor: object,
+    three_phase: object,
+    base_momentum: object,
+    max_momentum: object,
+) -> dict:
+    """``one_cycle``'s arguments, checked, as ``OneCycleLR``'s keyword arguments; a ValueError
+    or TypeError names the argument, also for a first or last phase left empty (where
+    ``OneCycleLR`` would divide by zero) and a last lr that is not a finite number > 0."""
     total_steps = check_steps("total_steps", total_steps, minimum=2)
     max_lr = check_positive("max_lr", max_lr)
     pct_start = check_open_unit("pct_start", pct_start)
@@ -169,56 +243,6 @@ def one_cycle(
             f"max_lr), got {div_factor!r}"
         )
     final_div_factor = check_positive("final_div_factor", final_div_factor)
-    base_momentum = check_beta("base_momentum", base_momentum)
-    max_momentum = check_beta("max_momentum", max_momentum)
-    three_phase = check_bool("three_phase", three_phase)
-
-    initial_lr = max_lr / div_factor
-    min_lr = initial_lr / final_div_factor
-    if not 0 < min_lr < math.inf:
-        raise ValueError(
-            f"the last lr, max_lr / div_factor / final_div_factor = {max_lr!r} / {div_factor!r}"
-            f" / {final_div_factor!r}, must be a finite number > 0; use a smaller "
-            "final_div_factor or div_factor"
-        )
-    up_end = float(pct_start * total_steps) - 1  # as OneCycleLR builds its phases
-    if three_phase:
-        phases = [
-            Phase(up_end, initial_lr, max_lr, max_momentum, base_momentum),
-            Phase(
-                float(2 * pct_start * total_steps) - 2,
-                max_lr,
-                initial_lr,
-                base_momentum,
-                max_momentum,
-            ),
-            Phase(total_steps - 1, initial_lr, min_lr, max_momentum, max_momentum),
-        ]
-    else:
-        phases = [
-            Phase(up_end, initial_lr, max_lr, max_momentum, base_momentum),
-            Phase(total_steps - 1, max_lr, min_lr, base_momentum, max_momentum),
-        ]
-    anneal = _anneal_cos if anneal_strategy == "cos" else _anneal_linear
-
-    lrs, momenta = [], []
-    # Step total_steps too: the last scheduler.step() of a run computes it, and OneCycleLR
-    # divides by zero there when the last phase is empty (three_phase, pct_start > 0.5).
-    for step in range(total_steps + 1):
-        start_step = 0.0
-        for i, phase in enumerate(phases):
-            if step <= phase.end_step or i == len(phases) - 1:
-                if phase.end_step == start_step:  # OneCycleLR would divide by zero here
-                    raise ValueError(
-                        f"pct_start={pct_start!r} leaves an empty phase for "
-                        f"total_steps={total_steps}; use more steps or another pct_start"
-                    )
-                pct = (step - start_step) / (phase.end_step - start_step)
-                lrs.append(anneal(phase.start_lr, phase.end_lr, pct))
-                momenta.append(anneal(phase.start_momentum, phase.end_momentum, pct))
-                break
-            start_step = phase.end_step
-
     params = dict(
         max_lr=max_lr,
         total_steps=total_steps,
@@ -226,11 +250,24 @@ def one_cycle(
         anneal_strategy=anneal_strategy,
         div_factor=div_factor,
         final_div_factor=final_div_factor,
-        three_phase=three_phase,
-        base_momentum=base_momentum,
-        max_momentum=max_momentum,
+        three_phase=check_bool("three_phase", three_phase),
+        base_momentum=check_beta("base_momentum", base_momentum),
+        max_momentum=check_beta("max_momentum", max_momentum),
     )
-    return Schedule("OneCycleLR", np.array(lrs[:-1]), np.array(momenta[:-1]), params)
+    if not 0 < max_lr / div_factor / final_div_factor < math.inf:
+        raise ValueError(
+            f"the last lr, max_lr / div_factor / final_div_factor = {max_lr!r} / {div_factor!r}"
+            f" / {final_div_factor!r}, must be a finite number > 0; use a smaller "
+            "final_div_factor or div_factor"
+        )
+    phases = one_cycle_phases(**params)
+    starts = [0.0] + [phase.end_step for phase in phases[:-1]]
+    if any(phase.end_step == start for phase, start in zip(phases, starts, strict=True)):
+        raise ValueError(
+            f"pct_start={pct_start!r} leaves an empty phase for "
+            f"total_steps={total_steps}; use more steps or another pct_start"
+        )
+    return params
 
 
 def cyclic(
@@ -259,27 +296,21 @@ def cyclic(
     >>> cyclic(total_steps=8, base_lr=0.1, max_lr=0.5, step_size_up=2).lr.round(3)
     array([0.1, 0.3, 0.5, 0.3, 0.1, 0.3, 0.5, 0.3])
     """
-    total_steps = check_steps("total_steps", total_steps, minimum=1)
-    base_lr = check_positive("base_lr", base_lr)
-    max_lr = check_positive("max_lr", max_lr)
-    if max_lr < base_lr:
-        raise ValueError(f"max_lr must be >= base_lr, got max_lr={max_lr!r} < base_lr={base_lr!r}")
-    step_size_up = check_int("step_size_up", step_size_up, minimum=1)
-    if step_size_down is not None:
-        step_size_down = check_int("step_size_down", step_size_down, minimum=1)
-    check_choice("mode", mode, CYCLIC_MODES)
-    gamma = check_positive("gamma", gamma)
-    if mode == "exp_range" and (total_steps - 1) * math.log(gamma) > math.log(sys.float_info.max):
-        raise ValueError(
-            f"gamma={gamma!r} overflows over total_steps={total_steps}: gamma**{total_steps - 1} "
-            "is too large for a float; exp_range shrinks the cycles with a gamma just below 1 "
-            "(e.g. 0.999)"
-        )
-    base_momentum = check_beta("base_momentum", base_momentum)
-    max_momentum = check_beta("max_momentum", max_momentum)
-
-    up = float(step_size_up)
-    down = float(step_size_down) if step_size_down is not None else up
+    params = check_cyclic(
+        total_steps,
+        base_lr,
+        max_lr,
+        step_size_up,
+        step_size_down,
+        mode,
+        gamma,
+        base_momentum,
+        max_momentum,
+    )
+    base_lr, max_lr, gamma = params["base_lr"], params["max_lr"], params["gamma"]
+    base_momentum, max_momentum = params["base_momentum"], params["max_momentum"]
+    up = float(params["step_size_up"])
+    down = float(params["step_size_down"] or up)
     cycle_len = up + down
     up_ratio = up / cycle_len
 
@@ -297,17 +328,48 @@ def cyclic(
         lrs.append(base_lr + (max_lr - base_lr) * scale * factor)
         momenta.append(max_momentum - (max_momentum - base_momentum) * scale * factor)
 
-    params = dict(
+    return Schedule("CyclicLR", np.array(lrs), np.array(momenta), params)
+
+
+def check_cyclic(
+    total_steps: object,
+    base_lr: object,
+    max_lr: object,
+    step_size_up: object,
+    step_size_down: object,
+    mode: object,
+    gamma: object,
+    base_momentum: object,
+    max_momentum: object,
+) -> dict:
+    """``cyclic``'s arguments, checked, as ``CyclicLR``'s keyword arguments; a ValueError or
+    TypeError names the argument, also for max_lr < base_lr and a gamma that overflows."""
+    total_steps = check_steps("total_steps", total_steps, minimum=1)
+    base_lr = check_positive("base_lr", base_lr)
+    max_lr = check_positive("max_lr", max_lr)
+    if max_lr < base_lr:
+        raise ValueError(f"max_lr must be >= base_lr, got max_lr={max_lr!r} < base_lr={base_lr!r}")
+    step_size_up = check_int("step_size_up", step_size_up, minimum=1)
+    if step_size_down is not None:
+        step_size_down = check_int("step_size_down", step_size_down, minimum=1)
+    check_choice("mode", mode, CYCLIC_MODES)
+    gamma = check_positive("gamma", gamma)
+    if mode == "exp_range" and (total_steps - 1) * math.log(gamma) > math.log(sys.float_info.max):
+        raise ValueError(
+            f"gamma={gamma!r} overflows over total_steps={total_steps}: gamma**{total_steps - 1} "
+            "is too large for a float; exp_range shrinks the cycles with a gamma just below 1 "
+            "(e.g. 0.999)"
+        )
+    return dict(
         base_lr=base_lr,
         max_lr=max_lr,
         step_size_up=step_size_up,
         step_size_down=step_size_down,
         mode=mode,
         gamma=gamma,
-        base_momentum=base_momentum,
-        max_momentum=max_momentum,
+        base_momentum=check_beta("base_momentum", base_momentum),
+        max_momentum=check_beta("max_momentum", max_momentum),
     )
-    return Schedule("CyclicLR", np.array(lrs), np.array(momenta), params)
 
 
 def quarter_cycle(total_steps: int) -> int:
@@ -330,103 +392,3 @@ def constant(total_steps: int, lr: float) -> Schedule:
     total_steps = check_steps("total_steps", total_steps, minimum=1)
     lr = check_positive("lr", lr)
     return Schedule("constant", np.full(total_steps, lr), None, {"lr": lr})
-
-
-def _fastai_position(pos: float, pct_start: float) -> tuple[int, float]:
-    """fastai's ``combine_scheds`` with two phases: (phase, position inside it), computed in
-    float32 as fastai does (its phase bounds are a float32 tensor, cumsum([0, pct, 1 - pct]))."""
-    bounds = np.cumsum(np.array([0.0, pct_start, 1.0 - pct_start], dtype=np.float32))
-    here = np.float32(pos)
-    phase = 1 if here >= bounds[1] else 0
-    inside = (here - bounds[phase]) / (bounds[phase + 1] - bounds[phase])
-    return phase, float(inside)
-
-
-def _fastai_cos(start: float, end: float, pos: float) -> float:
-    """fastai's ``sched_cos``: start + (1 + cos(pi * (1 - pos))) * (end - start) / 2."""
-    return start + (1 + math.cos(math.pi * (1 - pos))) * (end - start) / 2
-
-
-def fastai_one_cycle(
-    total_steps: int,
-    lr_max: float,
-    *,
-    div: float = FASTAI_DIV,
-    div_final: float = FASTAI_DIV_FINAL,
-    pct_start: float = FASTAI_PCT_START,
-    moms: tuple[float, float, float] = FASTAI_MOMS,
-) -> Schedule:
-    """fastai's ``Learner.fit_one_cycle`` schedule (``combined_cos`` run by ``ParamScheduler``).
-
-    Step i of N is at position pos = i / N (fastai's ``pct_train``), never 1. The first
-    ``pct_start`` of the positions is phase 0, the rest phase 1; inside a phase
-    p = (pos - phase start) / (phase length), in float32 as in fastai, and
-
-        phase 0:  lr = cos(lr_max / div -> lr_max),        momentum = cos(moms[0] -> moms[1])
-        phase 1:  lr = cos(lr_max -> lr_max / div_final),  momentum = cos(moms[1] -> moms[2])
-
-    with cos(a -> b) = a + (1 + cos(pi * (1 - p))) * (b - a) / 2. Unlike ``OneCycleLR``
-    (``one_cycle``), which peaks at step pct_start * N - 1 and ends exactly on its minimum,
-    fastai peaks at step pct_start * N (when that is a whole number; otherwise no step lands
-    on lr_max) and its last rate stays above lr_max / div_final: notebook 03 shows both.
-
-    >>> schedule = fastai_one_cycle(100, lr_max=1.0)
-    >>> int(schedule.lr.argmax()), float(schedule.lr[25]), float(schedule.momentum[25])
-    (25, 1.0, 0.85)
-    """
-    total_steps = check_int("total_steps", total_steps, minimum=1)
-    lr_max = check_positive("lr_max", lr_max)
-    div = check_positive("div", div)
-    div_final = check_positive("div_final", div_final)
-    pct_start = check_open_unit("pct_start", pct_start)
-    if not isinstance(moms, (tuple, list)) or len(moms) != 3:
-        raise TypeError(f"moms must be a tuple of 3 momenta (start, middle, end), got {moms!r}")
-    moms = tuple(check_beta(f"moms[{i}]", m) for i, m in enumerate(moms))
-
-    rates = (lr_max / div, lr_max, lr_max / div_final)
-    lrs, momenta = [], []
-    for step in range(total_steps):
-        phase, pos = _fastai_position(step / total_steps, pct_start)
-        lrs.append(_fastai_cos(rates[phase], rates[phase + 1], pos))
-        momenta.append(_fastai_cos(moms[phase], moms[phase + 1], pos))
-    params = dict(
-        total_steps=total_steps,
-        lr_max=lr_max,
-        div=div,
-        div_final=div_final,
-        pct_start=pct_start,
-        moms=moms,
-    )
-    return Schedule("fastai_one_cycle", np.array(lrs), np.array(momenta), params)
-
-
-def _fastai_code(params: dict) -> str:
-    """Plain PyTorch code (numpy for fastai's float32 positions) for ``fastai_one_cycle``."""
-    args = ", ".join(f"{key}={value!r}" for key, value in params.items())
-    return f"""import math
-
-import numpy as np
-
-
-def fastai_one_cycle(step, {args}):
-    \"\"\"fastai's fit_one_cycle at step (0-based): (lr, momentum).\"\"\"
-    bounds = np.cumsum(np.array([0.0, pct_start, 1.0 - pct_start], dtype=np.float32))
-    pos = np.float32(step / total_steps)
-    phase = 1 if pos >= bounds[1] else 0
-    p = float((pos - bounds[phase]) / (bounds[phase + 1] - bounds[phase]))
-    rates = (lr_max / div, lr_max, lr_max / div_final)
-    lr = rates[phase] + (1 + math.cos(math.pi * (1 - p))) * (rates[phase + 1] - rates[phase]) / 2
-    mom = moms[phase] + (1 + math.cos(math.pi * (1 - p))) * (moms[phase + 1] - moms[phase]) / 2
-    return lr, mom
-
-
-def set_fastai_one_cycle(optimizer, step):
-    \"\"\"Call before every optimizer.step(), with step = 0, 1, 2, ...\"\"\"
-    lr, mom = fastai_one_cycle(step)
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-        if "momentum" in group:
-            group["momentum"] = mom
-        elif "betas" in group:
-            group["betas"] = (mom, *group["betas"][1:])
-"""

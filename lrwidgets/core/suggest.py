@@ -1,8 +1,8 @@
 """Rules that turn a range-test curve into one suggested learning rate.
 
 None of them is the best learning rate for a full training run; the notebooks measure the gap
-(on digits, fastai's default ``valley`` lands more than ten times below the best constant or
-one-cycle rate: notebook 05 prints the factor for each training budget).
+(notebook 05 prints, for each rule and training budget, how far its suggestion lands from the
+best constant or one-cycle rate).
 
 Every rule has one signature, ``rule(lrs, losses) -> lr``, takes the part of the (usually
 smoothed) curve that ``trim_curve`` kept, and is looked up by name in ``SUGGESTION_RULES``:
@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .checks import check_choice, check_int
-from .defaults import SKIP_END
+from .defaults import METHOD, SKIP_END
 
 MIN_POINTS = 3
 SLIDE_LR_DIFF = 15  # fastai's defaults for slide
@@ -177,7 +177,7 @@ SUGGESTION_METHODS = tuple(SUGGESTION_RULES)
 def suggest_lr(
     lrs: Sequence[float] | np.ndarray,
     losses: Sequence[float] | np.ndarray,
-    method: str = "valley",
+    method: str = METHOD,
     *,
     skip_start: int = 0,
     skip_end: int = 0,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -14,6 +15,7 @@ from torch import nn
 from ..core import Schedule
 from ..core.checks import check_choice, check_int
 from ..core.defaults import OPTIMIZER
+from ..training import RangeTestResult, range_test
 from ..training.optimizers import OPTIMIZERS, make_optimizer
 
 TASKS = ("regression", "classification")
@@ -72,6 +74,16 @@ class Problem:
         if name == OWN_OPTIMIZER:
             return self.make_optimizer(model)
         return make_optimizer(name, model.parameters())
+
+    def range_test(self, seed: int = 0, **kwargs: Any) -> RangeTestResult:
+        """``lrwidgets.range_test`` on this problem: the model ``make_model(seed)``, the training
+        data, loss and batch size, the problem's ``make_optimizer(model)`` when it has one, and
+        ``seed`` for the batch order too. Keyword arguments go to ``range_test`` and win."""
+        model = self.make_model(seed)
+        if self.make_optimizer is not None and "optimizer" not in kwargs:
+            kwargs["optimizer"] = self.make_optimizer(model)
+        kwargs = {"batch_size": self.batch_size, "seed": seed, **kwargs}
+        return range_test(model, self.train_data, self.loss_fn, **kwargs)
 
 
 def by_seed(build: Callable[[], nn.Module]) -> Callable[[int], nn.Module]:

@@ -31,7 +31,7 @@ from ..core.checks import (
     check_open_unit,
     check_positive,
 )
-from ..core.defaults import SGD_MOMENTUM
+from ..core.defaults import BATCH_SIZE, SGD_MOMENTUM
 from .base import Problem, Tensors, by_seed, mlp, small_cnn, split, standardize
 from .datasets import load_digits_arrays, load_idx_images
 from .finetune import digits_finetune
@@ -140,7 +140,7 @@ def spirals(
     noise: float = 0.05,
     hidden: int = 64,
     val_fraction: float = 0.25,
-    batch_size: int = 64,
+    batch_size: int = BATCH_SIZE,
     data_seed: int = 0,
 ) -> Problem:
     """Points on ``arms`` interleaved spiral arms in the plane; the class is the arm.
@@ -222,7 +222,7 @@ def digits(
     model: str = "mlp",
     hidden: int = 64,
     val_fraction: float = 0.2,
-    batch_size: int = 64,
+    batch_size: int = BATCH_SIZE,
     data_seed: int = 0,
 ) -> Problem:
     """scikit-learn's 1797 handwritten digits, 8x8 pixels (bundled with it, no download).

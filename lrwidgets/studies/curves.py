@@ -28,10 +28,8 @@ def curve_minimum_lr(
 
     Why not train there? The curve is measured while the lr keeps growing, one batch per lr;
     at its minimum the loss is about to blow up, and a whole run at that lr is near or past the
-    edge. On digits-mlp (3 epochs, constant lr, seeds 0-4) the curve minimum is 0.42-0.89. At
-    lr 1 no run diverges by ``TrainingGrid``'s rule (final loss finite and below the start), but
-    none learns much: validation loss 1.5-1.9 after 3 epochs (2.3 at the start), against
-    0.13-0.17 at lr 0.05; at lr 2 one run of five diverges. Draw the two side by side::
+    edge. Notebook 07 measures it (the curve's minimum against full training on the quadratic
+    bowl, whose stability limit is known); to draw the two side by side on another problem::
 
         import matplotlib.pyplot as plt
         from lrwidgets import best_lr, curve_minimum_lr, get_problem, range_test, train_at_lrs

@@ -2,7 +2,7 @@
 
 The grid is where the course measures the best learning rate of full training, against which
 every range-test suggestion is judged. ``batched=None`` trains the whole grid as one batched
-ensemble (``training.ensemble``, a marked speed-up: the same numbers as one ``fit`` per run).
+ensemble (``studies.batched``, a marked speed-up: the same numbers as one ``fit`` per run).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import torch
 from torch import nn
 
 from ..core import Schedule, one_cycle, warmup_share_cosine
-from ..core.checks import check_choice, check_int
+from ..core.checks import check_choice, check_int, check_positive
 from ..problems import Problem
 from ..training.data import fixed_batches, resolve_device, steps_per_epoch
-from ..training.ensemble import batching_obstacle, fit_ensemble
 from ..training.fit import fit
 from ..training.loop import evaluate
+from .batched import batching_obstacle, fit_ensemble
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -154,10 +154,16 @@ def train_at_lrs(
     seeds: Sequence[int] = (0,),
     policy: str = "constant",
     optimizer_factory: OptimizerFactory | None = None,
+    batch_size: int | None = None,
     device: str = "auto",
+    clip_grad_norm: float | None = None,
+    accumulation_steps: int = 1,
     batched: bool | None = None,
 ) -> TrainingGrid:
     """Train a fresh ``problem.make_model(seed)`` for ``epochs`` at every lr and seed.
+
+    ``batch_size`` (None: the problem's own), ``device``, ``clip_grad_norm`` and
+    ``accumulation_steps`` go to every run, as in ``fit`` and ``range_test``.
 
     ``policy="constant"`` keeps the lr fixed; ``"one_cycle"`` uses it as the peak of
     ``one_cycle(total_steps, max_lr=lr)``. The seed sets both the initial weights and the batch
@@ -184,12 +190,23 @@ def train_at_lrs(
     optimizer_factory = own_optimizer(problem, optimizer_factory)
     if batched not in (None, True, False):
         raise TypeError(f"batched must be None, True or False, got {batched!r}")
-    total_steps = epochs * steps_per_epoch(problem.train_data, problem.batch_size)
+    batch_size = problem.batch_size if batch_size is None else batch_size
+    settings = Settings(optimizer_factory, batch_size, clip_grad_norm, accumulation_steps)
+    total_steps = epochs * steps_per_epoch(problem.train_data, batch_size, accumulation_steps)
+    if clip_grad_norm is not None:
+        check_positive("clip_grad_norm", clip_grad_norm)
     target = resolve_device(device)
-    train_batches = fixed_batches(problem.train_data, problem.batch_size, target)
+    train_batches = fixed_batches(problem.train_data, batch_size, target)
     plans = [plan(policy, total_steps, lr) for lr in lrs.tolist()]
     if batched is not False:
-        obstacle = grid_obstacle(problem, optimizer_factory, target)
+        obstacle = grid_obstacle(
+            problem,
+            optimizer_factory,
+            target,
+            batch_size=batch_size,
+            clip_grad_norm=clip_grad_norm,
+            accumulation_steps=accumulation_steps,
+        )
         if obstacle is not None and batched:
             raise ValueError(
                 f"batched=True, but this grid cannot be trained as one batched ensemble: "
@@ -202,7 +219,7 @@ def train_at_lrs(
         [loss_on(problem.make_model(s).to(target), train_batches, problem.loss_fn) for s in seeds]
     )
     train_loss, val_loss, val_accuracy = train_grid(
-        problem, plans, seeds, epochs, optimizer_factory, target, train_batches
+        problem, plans, seeds, epochs, settings, target, train_batches
     )
     with np.errstate(invalid="ignore"):
         diverged = ~np.isfinite(train_loss) | (train_loss > initial_loss)
@@ -223,12 +240,25 @@ def train_at_lrs(
 Grid = tuple[np.ndarray, np.ndarray, np.ndarray]  # train_loss, val_loss, val_accuracy (lr, seed)
 
 
+@dataclass(frozen=True)
+class Settings:
+    """What every run of a grid trains with, besides its lr, seed and schedule."""
+
+    optimizer_factory: OptimizerFactory | None
+    batch_size: int
+    clip_grad_norm: float | None
+    accumulation_steps: int
+
+    def optimizer(self, model: nn.Module) -> torch.optim.Optimizer | None:
+        return self.optimizer_factory(model) if self.optimizer_factory else None
+
+
 def train_grid_loop(
     problem: Problem,
     plans: list,
     seeds: tuple[int, ...],
     epochs: int,
-    optimizer_factory: OptimizerFactory | None,
+    settings: Settings,
     target: torch.device,
     train_batches: list,
 ) -> Grid:
@@ -243,14 +273,16 @@ def train_grid_loop(
                 model,
                 problem.train_data,
                 problem.loss_fn,
-                optimizer_factory(model) if optimizer_factory else None,
+                settings.optimizer(model),
                 epochs=epochs,
                 schedule=plan,
                 val_data=problem.val_data,
-                batch_size=problem.batch_size,
+                batch_size=settings.batch_size,
                 device=target,
                 seed=seed,
                 progress=False,
+                accumulation_steps=settings.accumulation_steps,
+                clip_grad_norm=settings.clip_grad_norm,
             )
             train_loss[i, j] = loss_on(model, train_batches, problem.loss_fn)
             if len(history.val_loss):
@@ -264,7 +296,7 @@ def train_grid_batched(
     plans: list,
     seeds: tuple[int, ...],
     epochs: int,
-    optimizer_factory: OptimizerFactory | None,
+    settings: Settings,
     target: torch.device,
     train_batches: list,
 ) -> Grid:
@@ -274,12 +306,12 @@ def train_grid_batched(
         models,
         problem.train_data,
         problem.loss_fn,
-        optimizer_factory(models[0]) if optimizer_factory else None,
+        settings.optimizer(models[0]),
         plans,
         seeds=seeds,
         epochs=epochs,
         val_data=problem.val_data,
-        batch_size=problem.batch_size,
+        batch_size=settings.batch_size,
         device=target,
     )
     last = np.maximum(run.epochs_recorded - 1, 0)
@@ -293,13 +325,25 @@ def train_grid_batched(
 
 
 def grid_obstacle(
-    problem: Problem, optimizer_factory: OptimizerFactory | None, target: torch.device
+    problem: Problem,
+    optimizer_factory: OptimizerFactory | None = None,
+    target: torch.device | None = None,
+    *,
+    batch_size: int | None = None,
+    clip_grad_norm: float | None = None,
+    accumulation_steps: int = 1,
 ) -> str | None:
-    """Why ``train_at_lrs`` cannot batch this problem (``batching_obstacle``), or None."""
-    model = problem.make_model(0).to(target)
-    optimizer = optimizer_factory(model) if optimizer_factory else None
+    """Why ``train_at_lrs`` with these arguments cannot batch this problem
+    (``batching_obstacle``), or None when it can."""
+    model = problem.make_model(0).to(target or resolve_device("auto"))
     return batching_obstacle(
-        model, optimizer, problem.train_data, problem.batch_size, problem.loss_fn
+        model,
+        optimizer_factory(model) if optimizer_factory else None,
+        problem.train_data,
+        problem.batch_size if batch_size is None else batch_size,
+        problem.loss_fn,
+        clip_grad_norm=clip_grad_norm,
+        accumulation_steps=accumulation_steps,
     )
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..core import SUGGESTION_METHODS
 from ..core.checks import check_int
+from ..core.defaults import METHOD
 from ..training.range_test import range_test
 from ..training.result import RangeTestResult
 from .curves import suggestions_by_run
@@ -97,7 +98,7 @@ def crossed_range_tests(
 
 
 def source_moves(
-    runs: dict[str, Sequence[RangeTestResult]], method: str = "valley", beta: float | None = None
+    runs: dict[str, Sequence[RangeTestResult]], method: str = METHOD, beta: float | None = None
 ) -> dict[str, np.ndarray]:
     """Seed by seed, how far changing only the initial weights ("init") or only the batch order
     ("order") moves the suggestion of ``method``, in decades:

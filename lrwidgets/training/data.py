@@ -20,13 +20,14 @@ arrays int64 (class labels, as ``nn.CrossEntropyLoss`` wants them).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import chain
+from itertools import chain, islice
 from typing import Any
 
 import numpy as np
 import torch
 
 from ..core.checks import check_int
+from ..core.defaults import BATCH_SIZE
 
 DEVICES = ("auto", "cpu", "cuda", "cuda:<index>", "mps")
 
@@ -190,10 +191,23 @@ def as_batches(data: Any, batch_size: int, name: str = "data") -> Batches:
     return LoaderBatches(data)
 
 
-def steps_per_epoch(data: Any, batch_size: int = 64) -> int:
-    """Optimizer steps in one epoch: ceil(n / batch_size) for ``(X, y)`` (one fewer when a
-    single row is left over: it joins the batch before), len(loader) otherwise."""
-    return len(as_batches(data, batch_size))
+def steps_per_epoch(data: Any, batch_size: int = BATCH_SIZE, accumulation_steps: int = 1) -> int:
+    """Optimizer steps in one epoch: its batches // accumulation_steps, where an epoch holds
+    ceil(n / batch_size) batches for ``(X, y)`` (one fewer when a single row is left over: it
+    joins the batch before), len(loader) otherwise (``optimizer_steps``)."""
+    return optimizer_steps(len(as_batches(data, batch_size)), accumulation_steps)
+
+
+def optimizer_steps(batches: int, accumulation_steps: int) -> int:
+    """The optimizer steps that ``batches`` batches make, ``accumulation_steps`` per step (the
+    batches left over make none); ValueError when they make none at all."""
+    accumulation_steps = check_int("accumulation_steps", accumulation_steps, minimum=1)
+    if batches < accumulation_steps:
+        raise ValueError(
+            f"accumulation_steps={accumulation_steps} is more than the {batches} batches of an "
+            "epoch; use fewer accumulation steps or smaller batches"
+        )
+    return batches // accumulation_steps
 
 
 def fixed_batches(
@@ -233,6 +247,7 @@ def forever(batches: Batches, generator: torch.Generator | None = None) -> Itera
 
 
 def in_groups(stream: Iterator, size: int) -> Iterator[list]:
-    """The batches of an endless ``stream``, ``size`` at a time (one accumulated step each)."""
-    while True:
-        yield [next(stream) for _ in range(size)]
+    """The batches of ``stream``, ``size`` at a time (one accumulated step each), until the
+    stream ends (the last group may be shorter)."""
+    while group := list(islice(stream, size)):
+        yield group

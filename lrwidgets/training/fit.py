@@ -27,7 +27,8 @@ from torch import nn
 
 from ..core import Schedule, constant
 from ..core.checks import check_int, check_positive
-from .data import Batches, as_batches, resolve_device
+from ..core.defaults import BATCH_SIZE
+from .data import Batches, as_batches, in_groups, optimizer_steps, resolve_device
 from .groups import lr_ratios, set_group_lrs
 from .loop import (
     STOPPED_BY_CALLBACK,
@@ -164,13 +165,15 @@ def fit(
     epochs: int = 1,
     schedule: Schedule | float | None = None,
     val_data: Any = None,
-    batch_size: int = 64,
+    batch_size: int = BATCH_SIZE,
     device: str | torch.device = "auto",
     seed: int | None = None,
     progress: bool = True,
     callback: Callback | None = None,
     step_fn: StepFn | None = None,
     amp: bool | str = False,
+    accumulation_steps: int = 1,
+    clip_grad_norm: float | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs with ``schedule``; return the History.
 
@@ -178,7 +181,10 @@ def fit(
     and is back on its own device afterwards, in train mode.
 
     - ``data``, ``val_data``, ``loss_fn``, ``batch_size``, ``device``, ``seed``, ``step_fn``,
-      ``amp``: as for ``range_test``. An epoch is ``steps_per_epoch(data, batch_size)`` steps.
+      ``amp``, ``accumulation_steps``, ``clip_grad_norm``: as for ``range_test``. An epoch is
+      ``steps_per_epoch(data, batch_size, accumulation_steps)`` optimizer steps, each on
+      ``accumulation_steps`` batches (an epoch's last batches that make no whole step are left
+      out of it).
     - ``schedule``: a ``Schedule`` of exactly epochs x steps_per_epoch steps, a number (a
       constant lr), or None (the optimizer keeps its own lr).
     - ``optimizer``: None is SGD with momentum 0.9; it then needs a schedule for its lr. With
@@ -189,9 +195,11 @@ def fit(
     """
     epochs = check_int("epochs", epochs, minimum=1)
     check_common(model, loss_fn, optimizer, seed, callback, step_fn, progress)
+    if clip_grad_norm is not None:
+        clip_grad_norm = check_positive("clip_grad_norm", clip_grad_norm)
     device = resolve_device(device)
     batches = as_batches(data, batch_size)
-    per_epoch = len(batches)
+    per_epoch = optimizer_steps(len(batches), accumulation_steps)
     schedule = check_schedule(schedule, epochs * per_epoch, epochs)
     check_learning_rate(schedule, optimizer)
     amp_context = autocast(device, amp)
@@ -218,19 +226,20 @@ def fit(
         restore_after=False,
     ) as run:
         group = run.opt.param_groups[0]  # the lr and momentum recorded are this group's
-        stream = in_epochs(batches, epochs, per_epoch, local_generator(seed))
+        used = per_epoch * accumulation_steps  # batches per epoch that make whole steps
+        stream = in_epochs(batches, epochs, used, local_generator(seed))
         loss_fn, stream = first_batch(stream, model, loss_fn, step_fn, amp_context)
-        for step, batch in enumerate(stream):
+        for step, step_batches in enumerate(in_groups(stream, accumulation_steps)):
             set_step_schedule(run.opt, lrs, momenta, step, ratios)
             loss = train_step(
                 model,
                 run.opt,
-                [batch],
+                step_batches,
                 loss_fn,
                 step_fn,
                 amp_context,
+                clip_grad_norm=clip_grad_norm,
                 scaler=scaler,
-                first=step == 0,
             ).loss.item()
             lr = group["lr"]
             seen_lr.append(lr)

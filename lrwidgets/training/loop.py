@@ -15,9 +15,10 @@ Before training, the arguments and the first batch are checked against what can 
 there: a loss class passed for a loss object (``nn.MSELoss`` for ``nn.MSELoss()``), data given
 as a list ``[X, y]`` (read as a list of two batches) instead of the tuple ``(X, y)``, floating
 inputs of another dtype than the model's parameters, a loss that is not one number
-(``reduction="none"``). What still fails inside the first step is re-raised, as the same kind
-of error, with what met there: the call that failed, the batch's shapes, dtypes and devices,
-and the model's dtype and device.
+(``reduction="none"``). Then the first batch is tried once, before any step
+(``check_first_batch``): what fails there is re-raised, as the same kind of error, with what met
+there: the call that failed, the batch's shapes, dtypes and devices, and the model's dtype and
+device. The training step itself (``train_step``) is the plain loop.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from torch import nn
 
 from ..core.checks import check_bool, check_int
 from ..core.warn import warn
+from .state import untouched
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 StepFn = Callable[[nn.Module, Any], torch.Tensor]
@@ -153,31 +155,58 @@ def resolve_loss(loss_fn: LossFn | None, step_fn: StepFn | None, first_batch: An
 
 
 def check_first_batch(
-    model: nn.Module, batch: Any, step_fn: StepFn | None, amp: AbstractContextManager
+    model: nn.Module,
+    batch: Any,
+    loss_fn: LossFn | None,
+    step_fn: StepFn | None,
+    amp: AbstractContextManager,
 ) -> None:
-    """Floating inputs must have the dtype of the model's floating parameters (unless autocast
-    casts them, or step_fn feeds the model itself)."""
-    if step_fn is not None or isinstance(amp, torch.autocast):
-        return
-    inputs = batch[0]
+    """Check the first batch against the model before any step, and try it once.
+
+    Floating inputs must have the dtype of the model's floating parameters (unless autocast
+    casts them, or step_fn feeds the model itself). Then the first step's calls run once on
+    ``batch``: the forward pass, the loss (one number) and its gradient, with torch's random
+    state, the model's buffers and every ``.grad`` left as they were. A call that fails is
+    re-raised with what met there (``explain_failure``); the training loop itself stays plain.
+    """
+    inputs = batch[0] if step_fn is None else None
     weights = [p.dtype for p in model.parameters() if p.is_floating_point()]
     floating = isinstance(inputs, torch.Tensor) and inputs.is_floating_point()
-    if floating and weights and inputs.dtype != weights[0]:
+    if floating and weights and inputs.dtype != weights[0] and not isinstance(amp, torch.autocast):
         raise TypeError(
             f"the inputs are {inputs.dtype} but the model's parameters are {weights[0]}; "
             f"convert the data (X.to({weights[0]})) or the model "
             f"(model.to({inputs.dtype})) so that they match"
         )
 
+    def attempt(call: str, work: Callable[[], Any]) -> Any:
+        try:
+            return work()
+        except Exception as error:
+            raise explain_failure(error, call, model, batch) from error
 
-def describe(value: Any) -> str:
+    with untouched(model):
+        with amp:
+            if step_fn is not None:
+                call = "step_fn(model, batch)"
+                loss = attempt(call, lambda: step_fn(model, batch))
+            else:
+                outputs = attempt("model(inputs)", lambda: model(batch[0]))
+                call = "loss_fn(outputs, targets)"
+                loss = attempt(call, lambda: loss_fn(outputs, batch[1]))  # type: ignore[misc]
+        attempt(call, lambda: check_scalar_loss(loss))
+        trainable = [p for p in model.parameters() if p.requires_grad]  # (step_fn may freeze some)
+        attempt("loss.backward()", lambda: torch.autograd.grad(loss, trainable, allow_unused=True))
+
+
+def batch_description(value: Any) -> str:
     """Shapes, dtypes and devices of the tensors in a batch, for an error message."""
     if isinstance(value, torch.Tensor):
         return f"{tuple(value.shape)} {value.dtype} on {value.device}"
     if isinstance(value, (tuple, list)):
-        return "(" + ", ".join(describe(item) for item in value) + ")"
+        return "(" + ", ".join(batch_description(item) for item in value) + ")"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k!r}: {describe(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k!r}: {batch_description(v)}" for k, v in value.items()) + "}"
     return type(value).__name__
 
 
@@ -186,7 +215,7 @@ def explain_failure(error: Exception, call: str, model: nn.Module, batch: Any) -
     the first step: the call that failed, the batch, the model's dtype and device."""
     param = next(model.parameters())
     message = (
-        f"the first training step failed in {call}: {error} | batch: {describe(batch)}; "
+        f"the first training step failed in {call}: {error} | batch: {batch_description(batch)}; "
         f"model parameters: {param.dtype} on {param.device}"
     )
     try:
@@ -265,7 +294,6 @@ def train_step(
     *,
     clip_grad_norm: float | None = None,
     scaler: torch.amp.GradScaler | None = None,
-    first: bool = False,
 ) -> StepOutcome:
     """One optimizer step on ``k = len(batches)`` batches (gradient accumulation):
 
@@ -278,50 +306,35 @@ def train_step(
     A ``DistributedDataParallel`` model all-reduces the gradients on the last batch only
     (``no_sync`` before). With a scaler, the step is skipped when the gradients hold an inf or
     a NaN: the scale then falls (``scaler.update`` halves it), which is how it is detected.
-    A failure on the ``first`` step is re-raised with what met there (``explain_failure``).
+    (The first batch was tried before the loop: ``check_first_batch``.)
     """
     k = len(batches)
-    batch = batches[0]
-    call = "optimizer.zero_grad()"
-    try:
-        optimizer.zero_grad()
-        losses = []
-        for i, batch in enumerate(batches):
-            sync = model.no_sync() if i < k - 1 and hasattr(model, "no_sync") else nullcontext()
-            with sync:
-                with amp:
-                    if step_fn is not None:
-                        call = "step_fn(model, batch)"
-                        loss = step_fn(model, batch)
-                    else:
-                        inputs, targets = batch
-                        call = "model(inputs)"
-                        outputs = model(inputs)
-                        call = "loss_fn(outputs, targets)"
-                        loss = loss_fn(outputs, targets)  # type: ignore[misc]
-                check_scalar_loss(loss)
-                call = "loss.backward()"
-                share = loss / k if k > 1 else loss
-                (share if scaler is None else scaler.scale(share)).backward()
-            losses.append(loss.detach())
-        mean = losses[0] if k == 1 else torch.stack(losses).float().mean()
-        if clip_grad_norm is not None:
-            call = "clip_grad_norm_"
-            if scaler is not None:
-                scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
-            nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-        call = "optimizer.step()"
-        if scaler is None:
-            optimizer.step()
-            return StepOutcome(mean)
-        scale = scaler.get_scale()
-        scaler.step(optimizer)
-        scaler.update()
-        return StepOutcome(mean, skipped=scaler.get_scale() < scale)
-    except Exception as error:
-        if first:
-            raise explain_failure(error, call, model, batch) from error
-        raise
+    optimizer.zero_grad()
+    losses = []
+    for i, batch in enumerate(batches):
+        sync = model.no_sync() if i < k - 1 and hasattr(model, "no_sync") else nullcontext()
+        with sync:
+            with amp:
+                if step_fn is not None:
+                    loss = step_fn(model, batch)
+                else:
+                    inputs, targets = batch
+                    loss = loss_fn(model(inputs), targets)  # type: ignore[misc]
+            share = loss / k if k > 1 else loss
+            (share if scaler is None else scaler.scale(share)).backward()
+        losses.append(loss.detach())
+    mean = losses[0] if k == 1 else torch.stack(losses).float().mean()
+    if clip_grad_norm is not None:
+        if scaler is not None:
+            scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+        nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+    if scaler is None:
+        optimizer.step()
+        return StepOutcome(mean)
+    scale = scaler.get_scale()
+    scaler.step(optimizer)
+    scaler.update()
+    return StepOutcome(mean, skipped=scaler.get_scale() < scale)
 
 
 @torch.no_grad()

@@ -115,6 +115,22 @@ def gpu_streams_seeded(seed: int) -> Iterator[None]:
 
 
 @contextmanager
+def draws_nothing() -> Iterator[None]:
+    """Inside (in this thread): random ops draw from a throwaway stream, so no one's stream
+    moves, the caller's, a seeded run's (``PrivateStream``) or the learner's: ops on CPU
+    tensors draw from a fresh ``torch.Generator``, and every GPU's global generator is put back
+    afterwards (its dropout kernel takes no generator). For a trial pass before a run."""
+    devices = range(torch.cuda.device_count()) if torch.cuda.is_available() else range(0)
+    states = [torch.cuda.get_rng_state(device) for device in devices]
+    try:
+        with PrivateStream(torch.Generator()):
+            yield
+    finally:
+        for device, state in zip(devices, states, strict=True):
+            torch.cuda.set_rng_state(state, device)
+
+
+@contextmanager
 def seeded(seed: int | None) -> Iterator[None]:
     """Inside: random draws from streams seeded with ``seed`` (dropout, DataLoader shuffling);
     afterwards every global stream is where it was (see the module's docstring for the main

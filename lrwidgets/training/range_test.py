@@ -39,7 +39,7 @@ from torch import nn
 
 from ..core import EWMA, check_diverge_th, divergence_reason, lr_sweep
 from ..core.checks import check_beta, check_choice, check_int, check_positive
-from ..core.defaults import BETA, DIVERGE_TH, END_LR, NUM_ITER, START_LR, SWEEP_MODE
+from ..core.defaults import BATCH_SIZE, BETA, DIVERGE_TH, END_LR, NUM_ITER, START_LR, SWEEP_MODE
 from .data import as_batches, forever, in_groups
 from .distributed import Ranks, rank, training_device
 from .groups import lr_ratios, set_group_lrs
@@ -144,7 +144,7 @@ def range_test(
     beta: float = BETA,
     diverge_th: float = DIVERGE_TH,
     val_data: Any = None,
-    batch_size: int = 64,
+    batch_size: int = BATCH_SIZE,
     device: str | torch.device = "auto",
     seed: int | None = None,
     progress: bool = True,
@@ -199,8 +199,9 @@ def range_test(
 
     The arguments, and the first batch against the model (see ``loop.py``: dtypes, a tuple
     ``(X, y)``, a loss object rather than its class), are checked before training; bad ones
-    raise ValueError or TypeError. A failure inside the first step is re-raised with the call
-    that failed, the batch's shapes and dtypes, and the model's dtype and device.
+    raise ValueError or TypeError. The first batch is tried once before the first step; a
+    failure there is re-raised with the call that failed, the batch's shapes and dtypes, and the
+    model's dtype and device.
     """
     ranks = Ranks()  # the exchanges with the other ranks of a process group (distributed.py)
     with ranks.failures_shared():
@@ -255,7 +256,7 @@ def range_test(
             train_loss_fn, train_step_fn = loss_fn, step_fn
             if ranks.on:  # every rank's forward pass heard before backward's all-reduce
                 train_loss_fn, train_step_fn = None, ranks.synced(loss_fn, step_fn)
-            for step, (lr, step_batches) in enumerate(zip(planned.tolist(), steps, strict=False)):
+            for lr, step_batches in zip(planned.tolist(), steps, strict=False):
                 ranks.exchange()  # ready: every rank has its batches
                 set_group_lrs(run.opt, lr, ratios)
                 outcome = train_step(
@@ -267,7 +268,6 @@ def range_test(
                     amp_context,
                     clip_grad_norm=clip_grad_norm,
                     scaler=scaler,
-                    first=step == 0,
                 )
                 train, loss, skipped = measured_losses(
                     outcome, model, run.val, loss_fn, step_fn, amp_context, ranks

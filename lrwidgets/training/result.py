@@ -27,7 +27,7 @@ from ..core import (
     unreliable_reason,
 )
 from ..core.checks import check_beta, check_bool, check_choice, check_int
-from ..core.defaults import BETA, DIVERGE_TH, SWEEP_MODE
+from ..core.defaults import BETA, DIVERGE_TH, METHOD, SWEEP_MODE
 from ..core.warn import warn
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ class RangeTestResult:
 
     def suggestion(
         self,
-        method: str = "valley",
+        method: str = METHOD,
         beta: float | None = None,
         *,
         skip_start: int | None = None,
@@ -245,7 +245,7 @@ class RangeTestResult:
             warn(why, UnreliableCurveWarning)
 
     def apply(
-        self, optimizer: torch.optim.Optimizer, method: str = "valley", beta: float | None = None
+        self, optimizer: torch.optim.Optimizer, method: str = METHOD, beta: float | None = None
     ) -> float:
         """Set the optimizer's lr from the suggestion, as Lightning's ``update_attr=True`` does;
         return the lr set on group 0.
@@ -276,7 +276,7 @@ class RangeTestResult:
         self,
         total_steps: int,
         policy: str = "one_cycle",
-        method: str = "valley",
+        method: str = METHOD,
         beta: float | None = None,
         **kwargs,
     ) -> Schedule:

@@ -119,5 +119,5 @@ def first_batch(
     batch against the model (``check_first_batch``); and the stream, that batch still in front."""
     first, stream = peek(stream)
     loss_fn = resolve_loss(loss_fn, step_fn, first)
-    check_first_batch(model, first, step_fn, amp_context)
+    check_first_batch(model, first, loss_fn, step_fn, amp_context)
     return loss_fn, stream

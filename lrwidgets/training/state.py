@@ -28,11 +28,15 @@ stop, a NaN, an exception and a KeyboardInterrupt alike. Nothing goes to disk.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
+
+from .randomness import draws_nothing
 
 
 @dataclass
@@ -243,3 +247,30 @@ def move_optimizer_state(optimizer: torch.optim.Optimizer) -> None:
                     moves = key != "step" or step_follows
                     if isinstance(value, torch.Tensor) and moves and value.device != param.device:
                         state[key] = value.to(param.device)
+
+
+@contextmanager
+def untouched(model: nn.Module) -> Iterator[None]:
+    """Inside, a trial forward and backward pass (gradients on, as in training), its random
+    draws from a throwaway stream (``randomness.draws_nothing``: no one's stream moves);
+    afterwards the model is as it was: its buffers (BatchNorm's running statistics, one
+    registered as None or in forward), modes and ``requires_grad`` flags. A
+    ``DistributedDataParallel`` model runs it under ``no_sync`` (no reduction is started)."""
+    registered = [Registered.of(module) for module in model.modules()]
+    buffers = [Kept.of(buffer) for buffer in model.buffers()]
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    modes = [(module, module.training) for module in model.modules()]
+    sync = model.no_sync() if hasattr(model, "no_sync") else nullcontext()
+    try:
+        with draws_nothing(), sync, torch.enable_grad():
+            yield
+    finally:
+        with torch.no_grad():
+            for module in registered:
+                module.put_back()
+            for buffer in buffers:
+                buffer.put_back()
+        for p, flag in flags:
+            p.requires_grad_(flag)
+        for module, training in modes:
+            module.training = training

@@ -7,7 +7,7 @@ import html
 import ipywidgets
 
 
-def describe(error: BaseException) -> str:
+def error_text(error: BaseException) -> str:
     """The text a learner sees: the message of a ValueError/TypeError (our checks name the
     argument and the allowed values), otherwise the exception's type and message; never an
     empty line."""
@@ -21,7 +21,7 @@ class MessageBox(ipywidgets.HTML):
     """An HTML line: empty when all is well, the error's message when not."""
 
     def show_error(self, error: BaseException) -> None:
-        text = html.escape(describe(error))
+        text = html.escape(error_text(error))
         self.value = f'<span style="color: #D55E00"><b>Cannot do that:</b> {text}</span>'
 
     def clear(self) -> None:

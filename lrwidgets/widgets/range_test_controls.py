@@ -9,7 +9,17 @@ import ipywidgets
 
 from ..core import SUGGESTION_METHODS, SWEEP_MODES
 from ..core.checks import check_beta
-from ..core.defaults import BETA, DIVERGE_TH, END_LR, NUM_ITER, OPTIMIZER, SKIP_END, START_LR
+from ..core.defaults import (
+    BATCH_SIZE,
+    BETA,
+    DIVERGE_TH,
+    END_LR,
+    METHOD,
+    NUM_ITER,
+    OPTIMIZER,
+    SKIP_END,
+    START_LR,
+)
 from ..plots import draw_range_test
 from ..problems import PROBLEMS
 from ..training.optimizers import OPTIMIZERS
@@ -30,7 +40,7 @@ def make_controls(w: Any, extra_problems: list[str]) -> None:
     w.end_lr = log_slider("end_lr", END_LR)
     w.endpoint = ipywidgets.Checkbox(True, description="end_lr included (off: fastai's)")
     w.num_iter = number_box(ipywidgets.IntText, "num_iter", NUM_ITER)
-    w.batch_size = number_box(ipywidgets.IntText, "batch_size", 64)
+    w.batch_size = number_box(ipywidgets.IntText, "batch_size", BATCH_SIZE)
     w.diverge_th = number_box(ipywidgets.FloatText, "diverge_th", DIVERGE_TH)
     w.seed = number_box(ipywidgets.IntText, "seed", 0)
     w.accumulation_steps = number_box(ipywidgets.IntText, "accumulation_steps", 1)
@@ -45,7 +55,7 @@ def make_controls(w: Any, extra_problems: list[str]) -> None:
     w.skip_start = number_box(ipywidgets.IntText, "skip_start", NUM_ITER // 10)
     w.skip_end = number_box(ipywidgets.IntText, "skip_end", SKIP_END)
     w.suggestion_method = ipywidgets.Dropdown(
-        options=SUGGESTION_METHODS, value="valley", description="suggestion", style=STYLE
+        options=SUGGESTION_METHODS, value=METHOD, description="suggestion", style=STYLE
     )
     w.summary = ipywidgets.HTML()
     w.pin_label = ipywidgets.Text(

@@ -16,11 +16,14 @@ import traitlets
 from ..core import SUGGESTION_METHODS, Schedule, constant, cyclic, fastai_one_cycle, one_cycle
 from ..core.checks import check_beta, check_choice, check_int, check_open_unit
 from ..core.defaults import (
+    CYCLIC_BASE_LR,
+    CYCLIC_GAMMA,
     CYCLIC_MOMENTA,
     FASTAI_DIV,
     FASTAI_DIV_FINAL,
     FASTAI_MOMS,
     FASTAI_PCT_START,
+    METHOD,
     ONE_CYCLE_DIV_FACTOR,
     ONE_CYCLE_FINAL_DIV_FACTOR,
     ONE_CYCLE_MOMENTA,
@@ -75,19 +78,20 @@ class ScheduleWidget(LRWidget):
     ``range_test`` links the peak learning rate (``max_lr``, and ``lr`` for a constant
     schedule) to a range test: with a RangeTestWidget it follows that widget's
     ``suggested_lr`` (move beta or pick another method there, the schedule here follows); with
-    a RangeTestResult it is set once. ``suggestion`` pins the method (one of
+    a RangeTestResult it is set once. ``method`` pins the suggestion rule (one of
     ``lrwidgets.core.SUGGESTION_METHODS``) instead of following the range-test widget's choice;
-    a result uses "valley" when it is None. A linked range test moves ``base_lr`` with
-    ``max_lr``, keeping their ratio (a tenth when base_lr was not below max_lr), so the cyclic
-    policies always have a cycle to climb; set by hand, base_lr above max_lr gives no schedule
-    and the message says what to change.
+    a result uses ``lrwidgets.core.defaults.METHOD`` ("valley") when it is None. A linked range
+    test moves ``base_lr`` with ``max_lr``, keeping their ratio (a tenth when base_lr was not
+    below max_lr), so the cyclic policies always have a cycle to climb; set by hand, base_lr
+    above max_lr gives no schedule and the message says what to change.
 
     Keyword arguments set the controls (``policy``, ``max_lr``, ``base_lr``, ``pct_start``,
     ...). "one-cycle as fastai" is ``fastai_one_cycle`` (its ``div``, ``div_final``;
     ``max_lr`` is its ``lr_max``; momentum max -> base -> max is its ``moms``; pct_start 0.25).
     The defaults are PyTorch's, except ``step_size_up`` (a quarter of ``total_steps``,
-    so two whole cycles show, until you set it) and ``gamma`` (0.999, so exp_range differs
-    from triangular). The two momentum sliders take PyTorch's defaults of the chosen
+    so two whole cycles show, until you set it), ``gamma`` (``defaults.CYCLIC_GAMMA``, so
+    exp_range differs from triangular) and ``base_lr`` (``defaults.CYCLIC_BASE_LR``, which
+    PyTorch leaves to you). The two momentum sliders take PyTorch's defaults of the chosen
     scheduler (0.85/0.95 one-cycle, 0.8/0.9 cyclic) when the policy changes family.
     """
 
@@ -117,14 +121,14 @@ class ScheduleWidget(LRWidget):
         total_steps: int = 1000,
         *,
         range_test: RangeTestWidget | RangeTestResult | None = None,
-        suggestion: str | None = None,
+        method: str | None = None,
         backend: str | None = None,
         **defaults: Any,
     ) -> None:
         super().__init__()
         total_steps = check_int("total_steps", total_steps, minimum=1)
-        if suggestion is not None:
-            check_choice("suggestion", suggestion, SUGGESTION_METHODS)
+        if method is not None:
+            check_choice("method", method, SUGGESTION_METHODS)
         if range_test is not None and not isinstance(
             range_test, (RangeTestWidget, RangeTestResult)
         ):
@@ -132,7 +136,7 @@ class ScheduleWidget(LRWidget):
                 "range_test must be a RangeTestWidget, a RangeTestResult or None, "
                 f"got {type(range_test).__name__}"
             )
-        self.range_test, self.suggestion = range_test, suggestion
+        self.range_test, self.method = range_test, method
         self._quiet = False
         self._setup((6.5, 4.5), backend)
         self._make_controls(total_steps)
@@ -157,7 +161,7 @@ class ScheduleWidget(LRWidget):
         self.policy = ipywidgets.Dropdown(options=POLICIES, description="policy", style=STYLE)
         self.total_steps = number_box(ipywidgets.IntText, "total_steps", total_steps)
         self.max_lr = log_slider("max_lr", 0.01, low=-6, high=1)
-        self.base_lr = log_slider("base_lr", 0.001, low=-6, high=1)
+        self.base_lr = log_slider("base_lr", CYCLIC_BASE_LR, low=-6, high=1)
         self.lr = log_slider("lr", 0.01, low=-6, high=1)
         self.pct_start = slider(ONE_CYCLE_PCT_START, "pct_start", 0.01, 0.99, check_open_unit)
         self.anneal_strategy = toggle("anneal_strategy", ANNEAL_STRATEGIES)
@@ -172,7 +176,7 @@ class ScheduleWidget(LRWidget):
             ipywidgets.IntText, "step_size_up", quarter_cycle(total_steps)
         )
         self.step_size_down = number_box(ipywidgets.IntText, "step_size_down (0: same)", 0)
-        self.gamma = number_box(ipywidgets.FloatText, "gamma", 0.999)
+        self.gamma = number_box(ipywidgets.FloatText, "gamma", CYCLIC_GAMMA)
         base_momentum, max_momentum = MOMENTA["one_cycle"]
         self.base_momentum = slider(base_momentum, "base_momentum", 0.0, 0.999, check_beta)
         self.max_momentum = slider(max_momentum, "max_momentum", 0.0, 0.999, check_beta)
@@ -342,9 +346,9 @@ class ScheduleWidget(LRWidget):
         """Set the peak learning rate from the linked range test, when it suggests one."""
         source = self.range_test
         if isinstance(source, RangeTestResult):
-            lr = source.suggestions().get(self.suggestion or "valley")
+            lr = source.suggestions().get(self.method or METHOD)
         elif isinstance(source, RangeTestWidget):
-            lr = source.suggestions.get(self.suggestion) if self.suggestion else source.suggested_lr
+            lr = source.suggestions.get(self.method) if self.method else source.suggested_lr
         else:
             return
         if lr is None:

@@ -8,8 +8,6 @@ The training loss is drawn live; the validation curve of a run appears when the 
 
 from __future__ import annotations
 
-import html
-from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -21,7 +19,7 @@ from torch import nn
 
 from ..core import Schedule
 from ..core.checks import check_choice, check_int
-from ..core.defaults import OPTIMIZER, PROBLEM
+from ..core.defaults import BATCH_SIZE, OPTIMIZER, PROBLEM
 from ..plots import draw_training, format_lr, update_training, validation_values
 from ..problems import PROBLEMS, Problem, get_problem
 from ..training import History, fit, steps_per_epoch
@@ -42,6 +40,7 @@ from .controls import (
 from .range_test import CUSTOM
 from .runner import STOPPED
 from .schedule import ScheduleWidget
+from .summary import results_table
 
 
 def peak_lr(schedule: Schedule) -> float:
@@ -49,49 +48,6 @@ def peak_lr(schedule: Schedule) -> float:
     constant's ``lr``)."""
     params = schedule.params
     return next(params[key] for key in ("max_lr", "lr_max", "lr") if key in params)
-
-
-def format_number(x: float) -> str:
-    return f"{x:.4g}"
-
-
-def results_table(histories: Mapping[str, History], metric: str, seed: int | None = None) -> str:
-    """An HTML table of each run's last numbers: training loss of the last step, validation
-    loss and ``metric`` after the last epoch, and why it stopped early (if it did); under it,
-    with two or more runs, a note that they are single-seed runs (``single_seed_note``)."""
-    head = ["run", "steps", "last training loss", "validation loss"]
-    if metric == "accuracy":
-        head.append("validation accuracy")
-    head.append("stopped early")
-    rows = []
-    for name, h in histories.items():
-        cells = [name, str(len(h.loss)), format_number(h.loss[-1]) if len(h.loss) else "-"]
-        cells.append(format_number(h.val_loss[-1]) if len(h.val_loss) else "-")
-        if metric == "accuracy":
-            cells.append(format_number(h.val_accuracy[-1]) if len(h.val_accuracy) else "-")
-        cells.append(h.stop_reason or "")
-        rows.append("".join(f"<td>{html.escape(c)}</td>" for c in cells))
-    header = "".join(f"<th>{c}</th>" for c in head)
-    body = "".join(f"<tr>{row}</tr>" for row in rows)
-    style = (
-        "<style>.lrwidgets-results th, .lrwidgets-results td "
-        "{padding: 2px 10px; text-align: right}</style>"
-    )
-    table = f'{style}<table class="lrwidgets-results"><tr>{header}</tr>{body}</table>'
-    return table + single_seed_note(histories, seed)
-
-
-def single_seed_note(histories: Mapping[str, History], seed: int | None) -> str:
-    """Under a comparison of two or more runs: each trained once, with one seed, so a small
-    difference between them may be the seed's luck rather than the learning rate's."""
-    if len(histories) < 2:
-        return ""
-    which = "" if seed is None else f" (seed {seed})"
-    return (
-        f"<p><i>Single-seed runs{which}: each run trained once, from the same start and batch "
-        "order. A difference smaller than the spread between seeds (notebook 06) can be luck: "
-        "change the seed and run again before you trust it.</i></p>"
-    )
 
 
 class TrainingWidget(LRWidget):
@@ -113,13 +69,22 @@ class TrainingWidget(LRWidget):
     only without ``optimizer=``; a problem with its own optimizer (the transformer's AdamW,
     the fine-tune's two param groups) starts with it ("own").
 
-    Keyword arguments set the controls: ``optimizer_name``, ``batch_size``, ``lr``,
+    Keyword arguments set the controls: ``optimizer_name``, ``batch_size``,
+    ``accumulation_steps``, ``clip_grad_norm`` (0: no clipping; both as in ``fit``), ``lr``,
     ``neighbours``, ``seed``. After ``run()``: ``w.histories`` maps each run's name to its
     History, and ``w.table`` shows their last numbers. ``run()`` raises on bad settings (the
     message also shows in the widget); the Run button only shows it.
     """
 
-    CONTROLS = ("optimizer_name", "batch_size", "lr", "neighbours", "seed")
+    CONTROLS = (
+        "optimizer_name",
+        "batch_size",
+        "accumulation_steps",
+        "clip_grad_norm",
+        "lr",
+        "neighbours",
+        "seed",
+    )
 
     def __init__(
         self,
@@ -178,7 +143,9 @@ class TrainingWidget(LRWidget):
             options=OPTIMIZERS, value=OPTIMIZER, description="optimizer", style=STYLE
         )
         self.epochs = number_box(ipywidgets.IntText, "epochs", epochs)
-        self.batch_size = number_box(ipywidgets.IntText, "batch_size", 64)
+        self.batch_size = number_box(ipywidgets.IntText, "batch_size", BATCH_SIZE)
+        self.accumulation_steps = number_box(ipywidgets.IntText, "accumulation_steps", 1)
+        self.clip_grad_norm = number_box(ipywidgets.FloatText, "clip_grad_norm", 0.0)
         self.lr = log_slider("lr", 0.01, low=-6, high=1)
         self.lr.description = "constant lr"
         self.neighbours = ipywidgets.Checkbox(False, description="also lr x 3 and lr / 3")
@@ -206,7 +173,7 @@ class TrainingWidget(LRWidget):
         """The number of steps follows the problem, epochs and batch size; the constant lr
         follows a linked ScheduleWidget."""
         self.problem.observe(self._problem_changed, "value")
-        for control in (self.epochs, self.batch_size):
+        for control in (self.epochs, self.batch_size, self.accumulation_steps):
             control.observe(self._sync_steps, "value")
         if isinstance(self.schedule_source, ScheduleWidget):
             self._link(self.schedule_source, self._follow, ["schedule"])
@@ -215,6 +182,7 @@ class TrainingWidget(LRWidget):
         self.children = [
             row(self.problem, self.optimizer_name, self.seed),
             row(self.epochs, self.batch_size, self.steps_info),
+            row(self.accumulation_steps, self.clip_grad_norm),
             row(self.lr, self.neighbours),
             self.runner.widget,
             self.message,
@@ -277,7 +245,7 @@ class TrainingWidget(LRWidget):
 
     def _train(self) -> None:
         data, val_data, loss_fn, step_fn, metric = self._job_task
-        per_run = self.epochs.value * steps_per_epoch(data, self.batch_size.value)
+        per_run = self.epochs.value * self._steps_per_epoch(data)
         runs = self.runs()
         self.runner.set_progress(0, per_run * len(runs))
         with self.draw_lock:
@@ -303,6 +271,8 @@ class TrainingWidget(LRWidget):
                 batch_size=self.batch_size.value,
                 seed=self.seed.value,
                 progress=False,
+                accumulation_steps=self.accumulation_steps.value,
+                clip_grad_norm=self.clip_grad_norm.value or None,
                 callback=self._live(name, offset=i * per_run),
             )
             if history.stop_reason == STOPPED_BY_CALLBACK:  # our callback only stops on Stop
@@ -367,7 +337,7 @@ class TrainingWidget(LRWidget):
         """Show the steps per run; a linked ScheduleWidget gets exactly that many steps."""
         try:
             epochs = check_int("epochs", self.epochs.value, minimum=1)
-            per_epoch = steps_per_epoch(self._task()[0], self.batch_size.value)
+            per_epoch = self._steps_per_epoch(self._task()[0])
         except (ValueError, TypeError) as error:
             self.message.show_error(error)
             return
@@ -376,6 +346,9 @@ class TrainingWidget(LRWidget):
         self.steps_info.value = f"= {total} steps ({per_epoch} per epoch)"
         if isinstance(self.schedule_source, ScheduleWidget):
             self.schedule_source.total_steps.value = total
+
+    def _steps_per_epoch(self, data: Any) -> int:
+        return steps_per_epoch(data, self.batch_size.value, self.accumulation_steps.value)
 
     def _follow(self, change: dict | None = None) -> None:
         """The constant lr follows the schedule's peak learning rate."""
