@@ -35,7 +35,7 @@ SHOTS = [
     (
         "range_test_widget.png",
         "from lrwidgets.widgets import RangeTestWidget, ScheduleWidget, TrainingWidget\n\n"
-        'rt = RangeTestWidget(problem="digits-mlp", suggestion_method="minimum")\n'
+        'rt = RangeTestWidget(problem="digits-mlp", method="minimum")\n'
         "rt.run()\n"
         "rt",
     ),

@@ -142,7 +142,7 @@ def test_suggestion_markers_and_the_suggested_lr(ran):
     seen = []
     w.observe(lambda change: seen.append(change["new"]), "suggested_lr")
     for method in ("minimum", "steep", "valley"):
-        w.suggestion_method.value = method
+        w.method.value = method
         assert w.suggested_lr == found[method]
     assert seen[-1] == found["valley"]
     assert "valley" in w.summary.value

@@ -155,7 +155,7 @@ def test_max_lr_follows_the_range_test_widgets_suggestion():
     assert sw.schedule.params["max_lr"] == rt.suggested_lr
     rt.beta.value = 0.5
     assert sw.max_lr.value == rt.result.suggestions(0.5)["valley"]
-    rt.suggestion_method.value = "minimum"
+    rt.method.value = "minimum"
     assert sw.max_lr.value == rt.result.suggestions(0.5)["minimum"]
     pinned = ScheduleWidget(total_steps=200, range_test=rt, method="steep", backend="inline")
     assert pinned.max_lr.value == rt.suggestions["steep"]
@@ -197,7 +197,7 @@ def test_a_linked_cyclic_schedule_moves_base_lr_with_max_lr():
     ratio = sw.base_lr.value / sw.max_lr.value
     rt.run()
     for method in ("valley", "slide", "minimum", "steep"):
-        rt.suggestion_method.value = method
+        rt.method.value = method
         lr = rt.suggestions[method]
         assert sw.schedule is not None, (method, sw.message.value)
         assert sw.max_lr.value == lr

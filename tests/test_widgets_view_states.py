@@ -81,7 +81,7 @@ def check_summary(w, beta):
     result, text = w.result, w.summary.value
     skips = dict(skip_start=w.skip_start.value, skip_end=w.skip_end.value)
     found = result.suggestions(beta, warn=False, **skips)
-    lr = found.get(w.suggestion_method.value)
+    lr = found.get(w.method.value)
     assert f"suggests <b>{format_lr(lr) if lr is not None else 'nothing'}</b>" in text
     assert f"(beta={beta:.3g})" in text
     if result.stop_reason and result.stop_reason.startswith("diverged"):

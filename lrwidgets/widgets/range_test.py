@@ -56,7 +56,7 @@ class RangeTestWidget(Pins, LRWidget):
     end_lr, see ``range_test``), ``num_iter``, ``mode``, ``beta``, ``diverge_th``,
     ``batch_size``, ``seed``, ``accumulation_steps``, ``clip_grad_norm`` (0: no clipping),
     ``optimizer_name``, ``debias``, ``show_raw``, ``show_smoothed``, ``show_conventions``,
-    ``skip_start``, ``skip_end``, ``suggestion_method``.
+    ``skip_start``, ``skip_end``, ``method``.
 
     After a run: ``w.result`` (the RangeTestResult), ``w.suggestions`` (every method's lr on
     the current smoothing and trimming; ``skip_start`` follows num_iter // 10 and ``skip_end``
@@ -111,7 +111,7 @@ class RangeTestWidget(Pins, LRWidget):
         "show_conventions",
         "skip_start",
         "skip_end",
-        "suggestion_method",
+        "method",
     )
 
     def __init__(
@@ -171,7 +171,7 @@ class RangeTestWidget(Pins, LRWidget):
         )
         for control in smoothing:
             control.observe(self._restyle, "value")
-        self.suggestion_method.observe(self._pick_suggestion, "value")
+        self.method.observe(self._pick_suggestion, "value")
 
     def _lay_out(self) -> None:
         """The test's settings above the plot, the ways of reading it below."""
@@ -185,7 +185,7 @@ class RangeTestWidget(Pins, LRWidget):
             self.view.widget,
             row(self.beta, self.debias),
             row(self.show_raw, self.show_smoothed, self.show_conventions),
-            row(self.skip_start, self.skip_end, self.suggestion_method),
+            row(self.skip_start, self.skip_end, self.method),
             self.summary,
             row(self.pin_button, self.pin_label, self.clear_pins_button),
         ]
@@ -338,14 +338,14 @@ class RangeTestWidget(Pins, LRWidget):
 
     def _pick_suggestion(self, change: dict | None = None) -> None:
         with self.draw_lock:
-            method = self.suggestion_method.value
+            method = self.method.value
             self.suggested_lr = self.suggestions.get(method)
             self.summary.value = self._summary()
 
     def _summary(self) -> str:
         return range_test_summary(
             self.result,
-            self.suggestion_method.value,
+            self.method.value,
             self.suggested_lr,
             self.beta.value,
             self.skip_start.value,

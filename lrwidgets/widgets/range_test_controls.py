@@ -54,7 +54,7 @@ def make_controls(w: Any, extra_problems: list[str]) -> None:
     w.show_conventions = ipywidgets.Checkbox(False, description="all 3 EWMA conventions")
     w.skip_start = number_box(ipywidgets.IntText, "skip_start", NUM_ITER // 10)
     w.skip_end = number_box(ipywidgets.IntText, "skip_end", SKIP_END)
-    w.suggestion_method = ipywidgets.Dropdown(
+    w.method = ipywidgets.Dropdown(
         options=SUGGESTION_METHODS, value=METHOD, description="suggestion", style=STYLE
     )
     w.summary = ipywidgets.HTML()
