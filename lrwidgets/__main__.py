@@ -6,6 +6,7 @@
     lrwidgets schedule one-cycle --total-steps 1000 --max-lr 0.1 --pct-start 0.25
     lrwidgets schedule cyclic-exp_range --total-steps 1000 --max-lr 0.1 --gamma 0.998
     lrwidgets schedule fastai-one-cycle --total-steps 1000 --max-lr 0.1
+    lrwidgets schedule warmup-cosine --total-steps 3000 --max-lr 1e-3 --warmup-share 0.1
     lrwidgets findings --notebook 05 --seeds 1000:1016 --json found.json
     lrwidgets course [DIR] [--no-browser] [-- JUPYTERLAB ARGUMENTS]
     lrwidgets dashboard [--port N] [--no-browser] [-- VOILA ARGUMENTS]
@@ -43,8 +44,10 @@ from .core.defaults import (
     PROBLEM,
     START_LR,
     SWEEP_MODE,
+    WARMUP_SHARE,
 )
 from .core.schedules import ANNEAL_STRATEGIES, CYCLIC_MODES, quarter_cycle
+from .core.warmup import warmup_share_cosine
 from .findings import notebook_module, notebooks, parse_seeds, report
 from .problems import LOCAL_PROBLEMS, OWN_OPTIMIZER, PROBLEMS, get_problem
 from .training import OPTIMIZERS, range_test
@@ -150,6 +153,8 @@ def run_schedule(args: argparse.Namespace) -> None:
         schedule = fastai_one_cycle(args.total_steps, args.max_lr)
     elif args.policy == "constant":
         schedule = constant(args.total_steps, args.max_lr)
+    elif args.policy == "warmup-cosine":
+        schedule = warmup_share_cosine(args.total_steps, args.max_lr, args.warmup_share)
     else:
         up = args.step_size_up
         schedule = cyclic(
@@ -266,7 +271,8 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
     sched = commands.add_parser(
         "schedule", help="print PyTorch code for a schedule", formatter_class=shown
     )
-    policies = ["one-cycle", "fastai-one-cycle", "constant"] + ["cyclic-" + m for m in CYCLIC_MODES]
+    policies = ["one-cycle", "fastai-one-cycle", "constant", "warmup-cosine"]
+    policies += ["cyclic-" + m for m in CYCLIC_MODES]
     sched.add_argument("policy", choices=policies, help="the schedule")
     sched.add_argument("--total-steps", type=int, required=True, help="optimizer steps")
     sched.add_argument("--max-lr", type=float, required=True, help="peak lr (constant: the lr)")
@@ -288,6 +294,9 @@ def build_parser(prog: str = "lrwidgets") -> argparse.ArgumentParser:
         type=float,
         default=None,
         help=f"cyclic-exp_range only: height x gamma per step (default: {CYCLIC_GAMMA})",
+    )
+    sched.add_argument(
+        "--warmup-share", type=float, default=WARMUP_SHARE, help="warmup-cosine: share warming up"
     )
     sched.add_argument(
         "--pct-start", type=float, default=ONE_CYCLE_PCT_START, help="one-cycle: share warming up"

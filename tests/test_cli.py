@@ -9,6 +9,7 @@ import torch
 
 from lrwidgets import constant, cyclic, fastai_one_cycle, one_cycle
 from lrwidgets.__main__ import build_parser, main
+from lrwidgets.core import warmup_share_cosine
 from lrwidgets.core.defaults import CYCLIC_BASE_LR
 
 
@@ -76,6 +77,10 @@ def scheduled_lrs(code: str, steps: int) -> list[float]:
             one_cycle(90, 0.2, 0.2, "linear", 10.0, 100.0, True, 0.8, 0.9),
         ),
         (["constant", "--total-steps", "30", "--max-lr", "0.05"], constant(30, 0.05)),
+        (  # the transformer's schedule: linear warm-up over a share of the steps, then cosine
+            ["warmup-cosine", "--total-steps", "120", "--max-lr", "0.001", "--warmup-share", "0.2"],
+            warmup_share_cosine(120, 0.001, 0.2),
+        ),
     ],
 )
 def test_every_schedule_knob_reaches_the_schedule(capsys, argv, expected):
